@@ -1,0 +1,232 @@
+//! `cargo xtask`: the project's own tasks on top of nice-plug's bundler.
+//!
+//! - `cargo xtask install` — bundle the release CLAP + VST3 and copy them to `~/.clap` and
+//!   `~/.vst3`.
+//! - `cargo xtask test` — everything CI checks: formatting, clippy, unit and end-to-end tests,
+//!   and the built bundles in real hosts (a CLAP host on clack-host; dawdreamer and pedalboard
+//!   for VST3, in a Python virtual environment this task creates).
+//! - `cargo xtask setup` — only the system packages and the Python environment.
+//! - anything else (`bundle …`) goes to nice-plug-xtask.
+
+use anyhow::{Context, Result, bail};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The plugin package and the bundle name from `bundler.toml`.
+const PACKAGE: &str = "dar-ddsp";
+const BUNDLE: &str = "DAR-DDSP";
+
+/// Debian packages the build and the host tests need (the README lists the same).
+const APT_PACKAGES: &[&str] = &[
+    "build-essential",
+    "pkg-config",
+    "libx11-dev",
+    "libx11-xcb-dev",
+    "libxcb1-dev",
+    "libxcb-icccm4-dev",
+    "libxcb-dri2-0-dev",
+    "libxcursor-dev",
+    "libgl-dev",
+    "python3",
+    "python3-venv",
+    "python3-pip",
+];
+
+/// Python packages of the VST3 host tests, pinned to the versions checked to work.
+const PY_PACKAGES: &[&str] = &[
+    "dawdreamer==0.9.0",
+    "pedalboard==0.9.26",
+    "numpy>=1.26,<3",
+    "pytest>=8,<9",
+];
+
+fn main() -> Result<()> {
+    let mut args = std::env::args().skip(1);
+    let Some(command) = args.next() else {
+        bail!("usage: cargo xtask <install | test | setup | bundle ...>");
+    };
+    nice_plug_xtask::chdir_workspace_root()?;
+    let root = std::env::current_dir()?;
+    match command.as_str() {
+        "install" => install(&root),
+        "test" => test(&root),
+        "setup" => {
+            install_system_packages()?;
+            python_env(&root).map(|_| ())
+        }
+        _ => nice_plug_xtask::main_with_args("cargo xtask", std::iter::once(command).chain(args)),
+    }
+}
+
+/// Builds the release bundles and copies them where hosts look on Linux.
+fn install(root: &Path) -> Result<()> {
+    install_system_packages()?;
+    bundle(root, true)?;
+    let home = PathBuf::from(std::env::var_os("HOME").context("$HOME is not set")?);
+    let bundled = root.join("target/bundled");
+    for (name, dir) in [
+        (format!("{BUNDLE}.clap"), ".clap"),
+        (format!("{BUNDLE}.vst3"), ".vst3"),
+    ] {
+        let dest_dir = home.join(dir);
+        std::fs::create_dir_all(&dest_dir)
+            .with_context(|| format!("cannot create {}", dest_dir.display()))?;
+        let dest = dest_dir.join(&name);
+        copy_tree(&bundled.join(&name), &dest)?;
+        println!("installed {}", dest.display());
+    }
+    Ok(())
+}
+
+/// Everything CI runs.
+fn test(root: &Path) -> Result<()> {
+    install_system_packages()?;
+    let python = python_env(root)?;
+
+    run(Command::new("cargo").args(["fmt", "--all", "--check"]))?;
+    run(Command::new("cargo").args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
+
+    // Debug bundles first: they carry nice-plug's `assert_process_allocs`, so every host test
+    // below also proves process() never allocates.
+    bundle(root, false)?;
+    let debug_dir = root.join("target/bundled-debug");
+    move_dir(&root.join("target/bundled"), &debug_dir)?;
+    bundle(root, true)?;
+    let release_dir = root.join("target/bundled");
+
+    run(Command::new("cargo")
+        .args(["test", "--workspace"])
+        .env("DAR_DDSP_CLAP", debug_dir.join(format!("{BUNDLE}.clap"))))?;
+    run(Command::new("cargo")
+        .args(["test", "-p", "dar-ddsp-tests", "--test", "clap_host"])
+        .env("DAR_DDSP_CLAP", release_dir.join(format!("{BUNDLE}.clap"))))?;
+
+    for dir in [&debug_dir, &release_dir] {
+        run(Command::new(&python)
+            .args(["-m", "pytest", "-q", "tests/hosts"])
+            .env("DAR_DDSP_VST3", dir.join(format!("{BUNDLE}.vst3")))
+            .env("DAR_DDSP_EVAL", root.join("../shared/eval")))?;
+    }
+    println!("cargo xtask test: all checks passed");
+    Ok(())
+}
+
+fn bundle(root: &Path, release: bool) -> Result<()> {
+    let mut args = vec!["bundle".to_owned(), PACKAGE.to_owned()];
+    if release {
+        args.push("--release".to_owned());
+    }
+    nice_plug_xtask::main_with_args("cargo xtask", args)?;
+    let clap = root.join(format!("target/bundled/{BUNDLE}.clap"));
+    if !clap.exists() {
+        bail!("bundling did not produce {}", clap.display());
+    }
+    Ok(())
+}
+
+/// Installs the Debian packages that are missing (as root, or through sudo).
+fn install_system_packages() -> Result<()> {
+    if Command::new("dpkg-query")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        println!("not a Debian system: install the equivalents of {APT_PACKAGES:?} yourself");
+        return Ok(());
+    }
+    let missing: Vec<&str> = APT_PACKAGES
+        .iter()
+        .copied()
+        .filter(|p| {
+            let out = Command::new("dpkg-query").args(["-W", "-f=${Status}", p]).output();
+            !matches!(out, Ok(o) if String::from_utf8_lossy(&o.stdout).contains("install ok installed"))
+        })
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    println!("installing Debian packages: {}", missing.join(" "));
+    let is_root = Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false);
+    let apt = |args: &[&str]| {
+        let mut c = if is_root {
+            Command::new("apt-get")
+        } else {
+            Command::new("sudo")
+        };
+        if !is_root {
+            c.arg("apt-get");
+        }
+        c.args(args).env("DEBIAN_FRONTEND", "noninteractive");
+        c
+    };
+    run(&mut apt(&["update", "-q"]))?;
+    let mut install = apt(&["install", "-y", "-q", "--no-install-recommends"]);
+    install.args(&missing);
+    run(&mut install)
+}
+
+/// Creates `target/host-venv` with the pinned host packages; returns its python.
+fn python_env(root: &Path) -> Result<PathBuf> {
+    let venv = root.join("target/host-venv");
+    let python = venv.join("bin/python");
+    let stamp = venv.join("installed.txt");
+    let wanted = PY_PACKAGES.join("\n");
+    if std::fs::read_to_string(&stamp).ok().as_deref() == Some(wanted.as_str()) && python.exists() {
+        return Ok(python);
+    }
+    run(Command::new("python3").args(["-m", "venv"]).arg(&venv))?;
+    run(Command::new(&python)
+        .args(["-m", "pip", "install", "-q", "--disable-pip-version-check"])
+        .args(PY_PACKAGES))?;
+    std::fs::write(&stamp, wanted)?;
+    Ok(python)
+}
+
+fn run(cmd: &mut Command) -> Result<()> {
+    let shown = format!("{cmd:?}");
+    println!("$ {shown}");
+    let status = cmd
+        .status()
+        .with_context(|| format!("cannot start {shown}"))?;
+    if !status.success() {
+        bail!("failed ({status}): {shown}");
+    }
+    Ok(())
+}
+
+fn move_dir(from: &Path, to: &Path) -> Result<()> {
+    if to.exists() {
+        std::fs::remove_dir_all(to).with_context(|| format!("cannot remove {}", to.display()))?;
+    }
+    std::fs::rename(from, to)
+        .with_context(|| format!("cannot move {} to {}", from.display(), to.display()))
+}
+
+/// Copies a file or a directory tree, replacing what was there.
+fn copy_tree(from: &Path, to: &Path) -> Result<()> {
+    if to.is_dir() {
+        std::fs::remove_dir_all(to)?;
+    }
+    if from.is_dir() {
+        std::fs::create_dir_all(to)?;
+        for entry in std::fs::read_dir(from)? {
+            let entry = entry?;
+            copy_tree(&entry.path(), &to.join(entry.file_name()))?;
+        }
+    } else {
+        std::fs::copy(from, to)
+            .with_context(|| format!("cannot copy {} to {}", from.display(), to.display()))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,9 @@
+//! DAR-DDSP's engine: the differentiable DSP plant and, in later modules, the learner.
+//!
+//! No plugin framework and no GUI live here, so everything is testable with `cargo test`.
+
+pub mod fastmath;
+pub mod plant;
+pub mod real;
+
+pub use real::Real;

@@ -1,0 +1,276 @@
+//! θ: the plant's parameters, their stable ids, musical ranges and the learning-space map.
+//!
+//! One table ([`SPECS`]) serves the plugin (parameter ids, ranges, units), the presets (θ saved
+//! as named values) and the learner (an unconstrained value per θ mapped through a sigmoid onto
+//! the musical range, log-spaced for times and frequencies).
+
+use crate::real::Real;
+
+/// How a θ is spread over its range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scale {
+    /// Evenly spaced: levels, sustain, width, octaves.
+    Linear,
+    /// Geometrically spaced: times and frequencies (a musician hears ratios).
+    Log,
+}
+
+/// The unit a θ is shown in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unit {
+    /// A 0–1 level, shown in percent.
+    Percent,
+    /// Hertz.
+    Hertz,
+    /// Seconds (shown as ms below one second).
+    Seconds,
+    /// A plain ratio (filter Q).
+    Ratio,
+    /// Octaves of filter-envelope sweep.
+    Octaves,
+    /// Decibels.
+    Decibels,
+}
+
+/// The description of one θ.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ThetaSpec {
+    /// Stable short id: the plugin parameter id and the preset key. Never renamed.
+    pub id: &'static str,
+    /// Human name shown in hosts and the GUI.
+    pub name: &'static str,
+    /// Display unit.
+    pub unit: Unit,
+    /// Lowest value, in the unit.
+    pub min: f32,
+    /// Highest value, in the unit.
+    pub max: f32,
+    /// Value of the default patch, in the unit.
+    pub default: f32,
+    /// Spacing over the range.
+    pub scale: Scale,
+}
+
+/// Index of each θ in a [`Theta`] array. The order is the learning order; ids are what persist.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(usize)]
+pub enum P {
+    Saw,
+    Pulse,
+    Width,
+    Sine,
+    Noise,
+    Cutoff,
+    Resonance,
+    FilterEnvAmount,
+    AmpAttack,
+    AmpDecay,
+    AmpSustain,
+    AmpRelease,
+    FilterAttack,
+    FilterDecay,
+    FilterSustain,
+    FilterRelease,
+    Gain,
+}
+
+/// Number of θ values.
+pub const N_THETA: usize = 17;
+
+/// θ in musical units, indexed by [`P`].
+pub type Theta<T> = [T; N_THETA];
+
+const fn spec(
+    id: &'static str,
+    name: &'static str,
+    unit: Unit,
+    (min, max, default): (f32, f32, f32),
+    scale: Scale,
+) -> ThetaSpec {
+    ThetaSpec {
+        id,
+        name,
+        unit,
+        min,
+        max,
+        default,
+        scale,
+    }
+}
+
+use Scale::{Linear, Log};
+use Unit::*;
+
+/// Every θ, in [`P`] order.
+pub const SPECS: [ThetaSpec; N_THETA] = [
+    spec("saw", "Saw Level", Percent, (0.0, 1.0, 0.8), Linear),
+    spec("pulse", "Pulse Level", Percent, (0.0, 1.0, 0.0), Linear),
+    spec("width", "Pulse Width", Percent, (0.05, 0.95, 0.5), Linear),
+    spec("sine", "Sine Level", Percent, (0.0, 1.0, 0.0), Linear),
+    spec("noise", "Noise Level", Percent, (0.0, 1.0, 0.0), Linear),
+    spec(
+        "cutoff",
+        "Filter Cutoff",
+        Hertz,
+        (20.0, 20_000.0, 2_500.0),
+        Log,
+    ),
+    spec("res", "Filter Resonance", Ratio, (0.5, 20.0, 0.707), Log),
+    spec(
+        "fenv",
+        "Filter Env Amount",
+        Octaves,
+        (-6.0, 6.0, 2.0),
+        Linear,
+    ),
+    spec("amp_a", "Amp Attack", Seconds, (0.0005, 5.0, 0.005), Log),
+    spec("amp_d", "Amp Decay", Seconds, (0.005, 10.0, 0.6), Log),
+    spec("amp_s", "Amp Sustain", Percent, (0.0, 1.0, 0.7), Linear),
+    spec("amp_r", "Amp Release", Seconds, (0.005, 10.0, 0.3), Log),
+    spec("flt_a", "Filter Attack", Seconds, (0.0005, 5.0, 0.005), Log),
+    spec("flt_d", "Filter Decay", Seconds, (0.005, 10.0, 0.8), Log),
+    spec("flt_s", "Filter Sustain", Percent, (0.0, 1.0, 0.3), Linear),
+    spec("flt_r", "Filter Release", Seconds, (0.005, 10.0, 0.4), Log),
+    spec("gain", "Output Gain", Decibels, (-48.0, 12.0, -9.0), Linear),
+];
+
+impl ThetaSpec {
+    /// The θ's position in its range, 0 at `min` and 1 at `max` (log-spaced for [`Scale::Log`]).
+    /// Out-of-range and non-finite inputs are clamped (NaN maps to the default).
+    pub fn normalize(&self, value: f32) -> f32 {
+        let v = self.sanitize(value);
+        match self.scale {
+            Linear => (v - self.min) / (self.max - self.min),
+            Log => (v / self.min).ln() / (self.max / self.min).ln(),
+        }
+    }
+
+    /// The value at position `u` ∈ [0, 1] of the range; the inverse of [`Self::normalize`].
+    pub fn denormalize<T: Real>(&self, u: T) -> T {
+        let u = u.clamp_val(0.0, 1.0);
+        match self.scale {
+            Linear => u * (self.max - self.min) + self.min,
+            Log => (u * (self.max / self.min).ln()).exp() * self.min,
+        }
+    }
+
+    /// Maps an unconstrained learning-space value onto the range (sigmoid, then
+    /// [`Self::denormalize`]): every real number is a valid patch, so the optimizer needs no
+    /// projection step.
+    pub fn from_free<T: Real>(&self, z: T) -> T {
+        self.denormalize(z.sigmoid())
+    }
+
+    /// The learning-space value of a musical value; the inverse of [`Self::from_free`]
+    /// (the range's ends map to ±9.2, a sigmoid of 1e-4 from the bound).
+    pub fn to_free(&self, value: f32) -> f32 {
+        let u = self.normalize(value).clamp(1e-4, 1.0 - 1e-4);
+        (u / (1.0 - u)).ln()
+    }
+
+    /// Clamps into the range; NaN becomes the default, so a bad host value can never reach DSP.
+    pub fn sanitize(&self, value: f32) -> f32 {
+        if value.is_nan() {
+            self.default
+        } else {
+            value.clamp(self.min, self.max)
+        }
+    }
+}
+
+/// The default patch.
+pub fn default_theta() -> Theta<f32> {
+    SPECS.map(|s| s.default)
+}
+
+/// The spec of a θ by its stable id.
+pub fn spec_by_id(id: &str) -> Option<(P, &'static ThetaSpec)> {
+    SPECS
+        .iter()
+        .position(|s| s.id == id)
+        .map(|i| (ALL[i], &SPECS[i]))
+}
+
+/// Every [`P`], in order.
+pub const ALL: [P; N_THETA] = [
+    P::Saw,
+    P::Pulse,
+    P::Width,
+    P::Sine,
+    P::Noise,
+    P::Cutoff,
+    P::Resonance,
+    P::FilterEnvAmount,
+    P::AmpAttack,
+    P::AmpDecay,
+    P::AmpSustain,
+    P::AmpRelease,
+    P::FilterAttack,
+    P::FilterDecay,
+    P::FilterSustain,
+    P::FilterRelease,
+    P::Gain,
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use approx::assert_relative_eq;
+    use proptest::prelude::*;
+
+    #[test]
+    fn ids_are_unique_short_and_in_order() {
+        for (i, s) in SPECS.iter().enumerate() {
+            assert_eq!(ALL[i] as usize, i, "P order");
+            assert!(s.id.len() <= 8 && s.id.is_ascii(), "{}", s.id);
+            assert!(
+                s.min < s.max && s.default >= s.min && s.default <= s.max,
+                "{}",
+                s.id
+            );
+            if s.scale == Log {
+                assert!(s.min > 0.0, "{}", s.id);
+            }
+            assert_eq!(SPECS.iter().filter(|t| t.id == s.id).count(), 1);
+            assert_eq!(spec_by_id(s.id).map(|(p, _)| p), Some(ALL[i]));
+        }
+        assert!(spec_by_id("nope").is_none());
+    }
+
+    #[test]
+    fn log_ranges_put_the_geometric_mean_in_the_middle() {
+        let s = &SPECS[P::Cutoff as usize];
+        assert_relative_eq!(
+            s.denormalize(0.5f32),
+            (20.0f32 * 20_000.0).sqrt(),
+            max_relative = 1e-4
+        );
+    }
+
+    #[test]
+    fn nan_and_out_of_range_are_sanitised() {
+        for s in &SPECS {
+            assert_eq!(s.sanitize(f32::NAN), s.default);
+            assert_eq!(s.sanitize(f32::INFINITY), s.max);
+            assert_eq!(s.sanitize(f32::NEG_INFINITY), s.min);
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn normalize_round_trips(i in 0usize..N_THETA, u in 0.0f32..=1.0) {
+            let s = &SPECS[i];
+            let v = s.denormalize(u);
+            prop_assert!(v >= s.min * 0.9999 && v <= s.max * 1.0001);
+            prop_assert!((s.normalize(v) - u).abs() < 1e-4);
+        }
+
+        #[test]
+        fn free_space_round_trips(i in 0usize..N_THETA, u in 0.001f32..0.999) {
+            let s = &SPECS[i];
+            let v = s.denormalize(u);
+            let back = s.from_free(s.to_free(v));
+            prop_assert!((s.normalize(back) - u).abs() < 1e-3);
+        }
+    }
+}

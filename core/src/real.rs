@@ -1,0 +1,124 @@
+//! The number type the plant is written over.
+//!
+//! The synth voice is written once, generic over [`Real`], so that the audio thread runs it on
+//! `f32` and the learner runs the very same code on forward-mode dual numbers to get exact
+//! gradients with respect to θ (DESIGN.md §3). Anything the plant computes from θ must go
+//! through this trait; anything that does not depend on θ (oscillator phase, noise) stays `f32`.
+//!
+//! Comparisons (`val()`) pick branches on the primal value only, so piecewise code (envelope
+//! stages, clamps) is differentiated exactly as it runs.
+
+use std::fmt::Debug;
+use std::ops::{Add, AddAssign, Div, Mul, MulAssign, Neg, Sub, SubAssign};
+
+/// A real number the plant can run on: `f32` for audio, dual numbers for gradients.
+pub trait Real:
+    Copy
+    + Debug
+    + Default
+    + Send
+    + Sync
+    + 'static
+    + Add<Output = Self>
+    + Sub<Output = Self>
+    + Mul<Output = Self>
+    + Div<Output = Self>
+    + Neg<Output = Self>
+    + AddAssign
+    + SubAssign
+    + MulAssign
+    + Add<f32, Output = Self>
+    + Sub<f32, Output = Self>
+    + Mul<f32, Output = Self>
+    + Div<f32, Output = Self>
+{
+    /// A constant: a value with no dependence on θ.
+    fn cst(v: f32) -> Self;
+    /// The primal value, used for branching, clamping and output.
+    fn val(self) -> f32;
+    fn exp(self) -> Self;
+    fn exp2(self) -> Self;
+    fn ln(self) -> Self;
+    fn sin(self) -> Self;
+    fn tan(self) -> Self;
+    fn sqrt(self) -> Self;
+    fn recip(self) -> Self;
+
+    /// Logistic sigmoid 1 / (1 + e^-x), the map from learning space to [0, 1].
+    fn sigmoid(self) -> Self {
+        (Self::cst(1.0) + (-self).exp()).recip()
+    }
+
+    /// Clamp on the primal value: inside the range the number passes through unchanged (with its
+    /// derivatives), outside it becomes the constant bound (derivative zero, as the code runs).
+    /// NaN becomes `lo`.
+    fn clamp_val(self, lo: f32, hi: f32) -> Self {
+        let v = self.val();
+        if v < lo || v.is_nan() {
+            Self::cst(lo)
+        } else if v > hi {
+            Self::cst(hi)
+        } else {
+            self
+        }
+    }
+}
+
+impl Real for f32 {
+    #[inline(always)]
+    fn cst(v: f32) -> Self {
+        v
+    }
+    #[inline(always)]
+    fn val(self) -> f32 {
+        self
+    }
+    #[inline(always)]
+    fn exp(self) -> Self {
+        f32::exp(self)
+    }
+    #[inline(always)]
+    fn exp2(self) -> Self {
+        f32::exp2(self)
+    }
+    #[inline(always)]
+    fn ln(self) -> Self {
+        f32::ln(self)
+    }
+    #[inline(always)]
+    fn sin(self) -> Self {
+        f32::sin(self)
+    }
+    #[inline(always)]
+    fn tan(self) -> Self {
+        f32::tan(self)
+    }
+    #[inline(always)]
+    fn sqrt(self) -> Self {
+        f32::sqrt(self)
+    }
+    #[inline(always)]
+    fn recip(self) -> Self {
+        f32::recip(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clamp_val_passes_inside_and_pins_outside() {
+        assert_eq!(0.5f32.clamp_val(0.0, 1.0), 0.5);
+        assert_eq!((-2.0f32).clamp_val(0.0, 1.0), 0.0);
+        assert_eq!(7.0f32.clamp_val(0.0, 1.0), 1.0);
+        assert_eq!(f32::NAN.clamp_val(0.0, 1.0), 0.0);
+    }
+
+    #[test]
+    fn sigmoid_is_centred_and_bounded() {
+        approx::assert_abs_diff_eq!(0.0f32.sigmoid(), 0.5, epsilon = 1e-7);
+        assert!(40.0f32.sigmoid() <= 1.0);
+        assert!((-40.0f32).sigmoid() >= 0.0);
+    }
+}

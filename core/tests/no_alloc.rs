@@ -1,0 +1,64 @@
+//! The plant never allocates while rendering: every real-time entry point runs under
+//! `assert_no_alloc`, which aborts the process on any allocation in builds with debug assertions.
+
+use dar_ddsp_core::plant::{MAX_VOICES, P, Synth, default_theta};
+use nice_assert_no_alloc::{AllocDisabler, assert_no_alloc};
+use std::hint::black_box;
+use std::process::Command;
+
+#[global_allocator]
+static ALLOCATOR: AllocDisabler = AllocDisabler;
+
+#[test]
+fn rendering_and_events_never_allocate() {
+    let mut synth = Synth::<f32>::new(48_000.0, &default_theta());
+    let mut buffer = vec![0.0f32; 4_096];
+    let mut theta = default_theta();
+    assert_no_alloc(|| {
+        for (i, block) in [1usize, 64, 512, 4_096, 7].into_iter().enumerate() {
+            for n in 0..(MAX_VOICES + 3) {
+                synth.note_on(30 + (n * 5 + i) as u8, 0.7);
+            }
+            theta[P::Cutoff as usize] = 200.0 * (i + 1) as f32;
+            synth.set_target(&theta);
+            synth.render(&mut buffer[..block]);
+            synth.note_off(30);
+            synth.choke(35);
+            synth.all_notes_off();
+            synth.render(&mut buffer[..block]);
+        }
+        synth.reset();
+        synth.render(&mut buffer[..0]);
+    });
+    assert!(buffer.iter().all(|x| x.is_finite()));
+}
+
+/// Run only as a child of [`allocation_is_detected`].
+#[test]
+#[ignore = "a probe that must abort; run by allocation_is_detected"]
+fn allocating_probe() {
+    if std::env::var_os("DAR_DDSP_ALLOC_PROBE").is_some() {
+        assert_no_alloc(|| black_box(vec![0u8; 64]));
+    }
+}
+
+/// The guard above is armed: an allocation under it really aborts the test binary.
+#[test]
+fn allocation_is_detected() {
+    let exe = std::env::current_exe().expect("test binary path");
+    let out = Command::new(exe)
+        .args([
+            "--ignored",
+            "--exact",
+            "allocating_probe",
+            "--test-threads",
+            "1",
+        ])
+        .env("DAR_DDSP_ALLOC_PROBE", "1")
+        .output()
+        .expect("run the probe");
+    assert!(
+        !out.status.success(),
+        "an allocation inside assert_no_alloc went unnoticed"
+    );
+}

@@ -1,0 +1,269 @@
+//! The plugin's parameters: one per θ of the plant (ids from `dar_ddsp_core::plant::SPECS`,
+//! never renamed) plus the plugin's own.
+
+use dar_ddsp_core::plant::{N_THETA, P, SPECS, Scale, Theta, Unit};
+use nice_plug::prelude::*;
+use nice_plug_egui::EguiEditorState;
+use std::sync::Arc;
+
+/// Every parameter the host sees.
+///
+/// No parameter carries a nice-plug smoother: the synth glides θ itself at its control rate, so
+/// the glide is the same whatever block size the host uses (and matches offline renders).
+#[derive(Params)]
+pub struct DarDdspParams {
+    /// Editor window size and open state. GUI thread writes, audio thread never reads.
+    // NOTE: not persisted yet: `EguiEditorState` is not serde; the panel issue persists the size.
+    pub editor_state: Arc<EguiEditorState>,
+
+    /// Saw level, 0–1.
+    #[id = "saw"]
+    pub saw: FloatParam,
+    /// Pulse level, 0–1.
+    #[id = "pulse"]
+    pub pulse: FloatParam,
+    /// Pulse width, fraction of the period.
+    #[id = "width"]
+    pub width: FloatParam,
+    /// Sine level, 0–1.
+    #[id = "sine"]
+    pub sine: FloatParam,
+    /// Noise level, 0–1.
+    #[id = "noise"]
+    pub noise: FloatParam,
+    /// Filter cutoff, Hz.
+    #[id = "cutoff"]
+    pub cutoff: FloatParam,
+    /// Filter resonance, Q.
+    #[id = "res"]
+    pub res: FloatParam,
+    /// Filter envelope amount, octaves.
+    #[id = "fenv"]
+    pub fenv: FloatParam,
+    /// Amplitude attack, seconds.
+    #[id = "amp_a"]
+    pub amp_a: FloatParam,
+    /// Amplitude decay (to −60 dB of the way to sustain), seconds.
+    #[id = "amp_d"]
+    pub amp_d: FloatParam,
+    /// Amplitude sustain level, 0–1.
+    #[id = "amp_s"]
+    pub amp_s: FloatParam,
+    /// Amplitude release (to −60 dB), seconds.
+    #[id = "amp_r"]
+    pub amp_r: FloatParam,
+    /// Filter-envelope attack, seconds.
+    #[id = "flt_a"]
+    pub flt_a: FloatParam,
+    /// Filter-envelope decay, seconds.
+    #[id = "flt_d"]
+    pub flt_d: FloatParam,
+    /// Filter-envelope sustain level, 0–1.
+    #[id = "flt_s"]
+    pub flt_s: FloatParam,
+    /// Filter-envelope release, seconds.
+    #[id = "flt_r"]
+    pub flt_r: FloatParam,
+    /// Output gain, dB.
+    #[id = "gain"]
+    pub gain: FloatParam,
+
+    /// Mixes the sidechain into the output, to hear what the learner hears.
+    #[id = "sc_listen"]
+    pub sc_listen: BoolParam,
+}
+
+/// The host-facing range of a θ: its musical range, log-spaced ones skewed so the middle of the
+/// knob sits near the geometric mean.
+pub fn theta_range(p: P) -> FloatRange {
+    let s = &SPECS[p as usize];
+    match s.scale {
+        Scale::Linear => FloatRange::Linear {
+            min: s.min,
+            max: s.max,
+        },
+        Scale::Log => FloatRange::Skewed {
+            min: s.min,
+            max: s.max,
+            factor: log_skew(s.min, s.max),
+        },
+    }
+}
+
+/// The skew factor that puts the knob's midpoint on the geometric mean √(min·max):
+/// nice-plug maps a knob position x to min + (max − min)·x^(1/factor).
+fn log_skew(min: f32, max: f32) -> f32 {
+    let mid = ((min.sqrt() * max.sqrt()) - min) / (max - min);
+    (0.5f32).ln() / mid.ln()
+}
+
+fn theta_param(p: P) -> FloatParam {
+    let s = &SPECS[p as usize];
+    let param = FloatParam::new(s.name, s.default, theta_range(p));
+    match s.unit {
+        Unit::Percent => param
+            .with_unit(" %")
+            .with_value_to_string(formatters::v2s_f32_percentage(1))
+            .with_string_to_value(formatters::s2v_f32_percentage()),
+        Unit::Hertz => param
+            .with_value_to_string(formatters::v2s_f32_hz_then_khz(1))
+            .with_string_to_value(formatters::s2v_f32_hz_then_khz()),
+        Unit::Seconds => param
+            .with_value_to_string(Arc::new(format_seconds))
+            .with_string_to_value(Arc::new(parse_seconds)),
+        Unit::Ratio => param.with_value_to_string(formatters::v2s_f32_rounded(2)),
+        Unit::Octaves => param
+            .with_unit(" oct")
+            .with_value_to_string(formatters::v2s_f32_rounded(2)),
+        Unit::Decibels => param
+            .with_unit(" dB")
+            .with_value_to_string(formatters::v2s_f32_rounded(1)),
+    }
+}
+
+/// Seconds as text: milliseconds below one second.
+pub fn format_seconds(s: f32) -> String {
+    if s < 1.0 {
+        format!("{:.1} ms", s * 1_000.0)
+    } else {
+        format!("{s:.2} s")
+    }
+}
+
+/// Parses "12 ms", "1.5 s" or a bare number of seconds.
+pub fn parse_seconds(text: &str) -> Option<f32> {
+    let t = text.trim().to_ascii_lowercase();
+    let value = if let Some(ms) = t.strip_suffix("ms") {
+        ms.trim().parse::<f32>().ok()? / 1_000.0
+    } else {
+        t.strip_suffix('s')
+            .unwrap_or(&t)
+            .trim()
+            .parse::<f32>()
+            .ok()?
+    };
+    value.is_finite().then_some(value)
+}
+
+impl Default for DarDdspParams {
+    fn default() -> Self {
+        Self {
+            editor_state: crate::editor::default_state(),
+            saw: theta_param(P::Saw),
+            pulse: theta_param(P::Pulse),
+            width: theta_param(P::Width),
+            sine: theta_param(P::Sine),
+            noise: theta_param(P::Noise),
+            cutoff: theta_param(P::Cutoff),
+            res: theta_param(P::Resonance),
+            fenv: theta_param(P::FilterEnvAmount),
+            amp_a: theta_param(P::AmpAttack),
+            amp_d: theta_param(P::AmpDecay),
+            amp_s: theta_param(P::AmpSustain),
+            amp_r: theta_param(P::AmpRelease),
+            flt_a: theta_param(P::FilterAttack),
+            flt_d: theta_param(P::FilterDecay),
+            flt_s: theta_param(P::FilterSustain),
+            flt_r: theta_param(P::FilterRelease),
+            gain: theta_param(P::Gain),
+            sc_listen: BoolParam::new("Sidechain Listen", false),
+        }
+    }
+}
+
+impl DarDdspParams {
+    /// The θ parameters, in [`P`] order.
+    pub fn theta_params(&self) -> [&FloatParam; N_THETA] {
+        [
+            &self.saw,
+            &self.pulse,
+            &self.width,
+            &self.sine,
+            &self.noise,
+            &self.cutoff,
+            &self.res,
+            &self.fenv,
+            &self.amp_a,
+            &self.amp_d,
+            &self.amp_s,
+            &self.amp_r,
+            &self.flt_a,
+            &self.flt_d,
+            &self.flt_s,
+            &self.flt_r,
+            &self.gain,
+        ]
+    }
+
+    /// θ as the host has set it now (plain values). Lock-free: atomic reads only.
+    pub fn theta(&self) -> Theta<f32> {
+        self.theta_params().map(|p| p.value())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parameter_ids_match_the_theta_table() {
+        let params = DarDdspParams::default();
+        let map = params.param_map();
+        for (i, spec) in SPECS.iter().enumerate() {
+            let (id, ptr, _) = map
+                .iter()
+                .find(|(id, _, _)| id == spec.id)
+                .unwrap_or_else(|| panic!("no parameter with id {}", spec.id));
+            assert_eq!(id, spec.id);
+            // SAFETY: the pointer comes from `params`, which outlives this loop.
+            let name = unsafe { ptr.name() };
+            assert_eq!(name, spec.name);
+            assert_eq!(params.theta_params()[i].value(), spec.default);
+        }
+    }
+
+    #[test]
+    fn log_ranges_centre_on_the_geometric_mean() {
+        let r = theta_range(P::Cutoff);
+        approx::assert_relative_eq!(
+            r.unnormalize(0.5),
+            (20.0f32 * 20_000.0).sqrt(),
+            max_relative = 1e-3
+        );
+        for p in dar_ddsp_core::plant::theta::ALL {
+            let r = theta_range(p);
+            let s = &SPECS[p as usize];
+            approx::assert_relative_eq!(r.unnormalize(0.0), s.min, max_relative = 1e-5);
+            approx::assert_relative_eq!(r.unnormalize(1.0), s.max, max_relative = 1e-5);
+        }
+    }
+
+    #[test]
+    fn values_survive_text_round_trips() {
+        let params = DarDdspParams::default();
+        for (i, p) in params.theta_params().iter().enumerate() {
+            for u in [0.0f32, 0.13, 0.5, 0.77, 1.0] {
+                let text = p.normalized_value_to_string(u, true);
+                let back = p
+                    .string_to_normalized_value(&text)
+                    .unwrap_or_else(|| panic!("{}: cannot parse {text:?}", SPECS[i].id));
+                let (a, b) = (p.preview_plain(u), p.preview_plain(back));
+                assert!(
+                    (a - b).abs() <= 0.02 * a.abs().max(0.01),
+                    "{}: {text} {a} {b}",
+                    SPECS[i].id
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn seconds_parse_and_format() {
+        assert_eq!(parse_seconds("12 ms"), Some(0.012));
+        assert_eq!(parse_seconds("1.5 s"), Some(1.5));
+        assert_eq!(parse_seconds("2"), Some(2.0));
+        assert_eq!(parse_seconds("nan"), None);
+        assert_eq!(parse_seconds("fast"), None);
+        assert_eq!(format_seconds(0.0125), "12.5 ms");
+    }
+}

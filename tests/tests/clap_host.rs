@@ -1,0 +1,430 @@
+//! The built CLAP bundle in a CLAP host (clack-host): loading, notes, parameters, state, bad
+//! input and the sidechain.
+//!
+//! The bundle comes from `$DAR_DDSP_CLAP` (set by `cargo xtask test`), else the first of
+//! `target/bundled-debug` and `target/bundled` that holds one.
+
+use anyhow::{Context, Result, bail, ensure};
+use dar_ddsp_tests::analysis::{db, estimate_f0, first_unclean, peak, rms, sine};
+use dar_ddsp_tests::{ClapHost, NoteEv, ParamInfo};
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+/// The plugin's CLAP id.
+const PLUGIN_ID: &str = "org.dar-ddsp.synth";
+/// Every test runs at 48 kHz.
+const SR: f64 = 48_000.0;
+/// Largest block the tests activate for.
+const MAX_BLOCK: u32 = 1_024;
+/// A typical host block.
+const BLOCK: usize = 256;
+
+/// The 17 θ of the plant, then the plugin's own parameter, as hosts see them.
+const PARAM_NAMES: [&str; 18] = [
+    "Saw Level",
+    "Pulse Level",
+    "Pulse Width",
+    "Sine Level",
+    "Noise Level",
+    "Filter Cutoff",
+    "Filter Resonance",
+    "Filter Env Amount",
+    "Amp Attack",
+    "Amp Decay",
+    "Amp Sustain",
+    "Amp Release",
+    "Filter Attack",
+    "Filter Decay",
+    "Filter Sustain",
+    "Filter Release",
+    "Output Gain",
+    "Sidechain Listen",
+];
+
+/// The bundle under test.
+fn plugin_path() -> PathBuf {
+    if let Some(path) = std::env::var_os("DAR_DDSP_CLAP") {
+        let path = PathBuf::from(path);
+        assert!(
+            path.exists(),
+            "$DAR_DDSP_CLAP is {}, which does not exist",
+            path.display()
+        );
+        return path;
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let candidates = [
+        "target/bundled-debug/DAR-DDSP.clap",
+        "target/bundled/DAR-DDSP.clap",
+    ];
+    candidates
+        .iter()
+        .map(|c| root.join(c))
+        .find(|p| p.exists())
+        .unwrap_or_else(|| {
+            panic!(
+                "no DAR-DDSP.clap in {} (looked for {candidates:?}) and $DAR_DDSP_CLAP is unset: \
+             run `cargo xtask test`, which bundles the plugin first",
+                root.display()
+            )
+        })
+}
+
+/// A fresh, inactive instance of the plugin.
+fn load() -> Result<ClapHost> {
+    ClapHost::load(&plugin_path(), PLUGIN_ID)
+}
+
+/// A duration in samples at [`SR`].
+fn frames(seconds: f64) -> usize {
+    (seconds * SR).round() as usize
+}
+
+/// A duration in samples at [`SR`], as an event time.
+fn at(seconds: f64) -> u32 {
+    u32::try_from(frames(seconds)).expect("event times fit in u32")
+}
+
+/// The parameter named `name`.
+fn param<'p>(params: &'p [ParamInfo], name: &str) -> Result<&'p ParamInfo> {
+    params.iter().find(|p| p.name == name).with_context(|| {
+        let names: Vec<&str> = params.iter().map(|p| p.name.as_str()).collect();
+        format!("no parameter named {name:?}; the plugin has {names:?}")
+    })
+}
+
+/// Fails on NaN, infinities and subnormals in either channel.
+fn ensure_clean(out: &[Vec<f32>; 2], what: &str) -> Result<()> {
+    for (c, channel) in out.iter().enumerate() {
+        if let Some((i, x)) = first_unclean(channel) {
+            bail!("{what}: channel {c} sample {i} is {x:e} (not finite, or subnormal)");
+        }
+    }
+    Ok(())
+}
+
+/// Checks that parameter `id` holds the plain value `plain` (in `unit`) within `rel`, using the
+/// plugin's own text conversion to bracket it: CLAP values here are knob positions, not Hz.
+fn ensure_plain_near(host: &mut ClapHost, id: u32, plain: f64, unit: &str, rel: f64) -> Result<()> {
+    let value = host.param_value(id)?;
+    let a = host.text_to_value(id, &format!("{} {unit}", plain * (1.0 - rel)))?;
+    let b = host.text_to_value(id, &format!("{} {unit}", plain * (1.0 + rel)))?;
+    let shown = host.value_to_text(id, value)?;
+    ensure!(
+        (a.min(b)..=a.max(b)).contains(&value),
+        "parameter {id} is {value} ({shown}); {plain} {unit} ±{rel} spans [{a}, {b}]"
+    );
+    Ok(())
+}
+
+/// Deterministic pseudo-random bytes (xorshift64*), for a garbage state blob.
+fn garbage(len: usize, mut seed: u64) -> Vec<u8> {
+    (0..len)
+        .map(|_| {
+            seed ^= seed >> 12;
+            seed ^= seed << 25;
+            seed ^= seed >> 27;
+            (seed.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 56) as u8
+        })
+        .collect()
+}
+
+#[test]
+fn an_unknown_plugin_id_lists_the_ids_found() {
+    let Err(err) = ClapHost::load(&plugin_path(), "org.example.nothing") else {
+        panic!("loading an unknown plugin id must fail");
+    };
+    let message = format!("{err:#}");
+    assert!(message.contains(PLUGIN_ID), "{message}");
+}
+
+#[test]
+fn plays_a4_at_440_hz_then_releases_to_silence() -> Result<()> {
+    let mut host = load()?;
+    assert_eq!(host.plugin_id().as_deref(), Some(PLUGIN_ID));
+    assert!(
+        host.note_input_ports() >= 1,
+        "an instrument needs a note input"
+    );
+    // nice-plug's first layout: no main input, a stereo "Sidechain" aux input, stereo main out.
+    let inputs = host.input_ports();
+    assert_eq!(inputs.len(), 1, "{inputs:?}");
+    assert_eq!(
+        (
+            inputs[0].name.as_str(),
+            inputs[0].channels,
+            inputs[0].is_main
+        ),
+        ("Sidechain", 2, false)
+    );
+    let outputs = host.output_ports();
+    assert_eq!(outputs.len(), 1, "{outputs:?}");
+    assert_eq!((outputs[0].channels, outputs[0].is_main), (2, true));
+
+    host.activate(SR, MAX_BLOCK)?;
+    let held = frames(0.5);
+    let notes = [NoteEv::on(0, 69, 0.8), NoteEv::off(at(0.5), 69)];
+    let out = host.render(&notes, held + frames(3.0), BLOCK)?;
+    ensure_clean(&out, "A4 note")?;
+
+    for (c, channel) in out.iter().enumerate() {
+        let level = rms(&channel[frames(0.05)..held]);
+        assert!(
+            level > 1e-3,
+            "channel {c} is near silent while the note is held: rms {level}"
+        );
+        // Skip the attack; the default patch is a saw, so the pitch is the note's.
+        let f0 = estimate_f0(&channel[frames(0.1)..held], SR, 100.0, 2_000.0)
+            .context("no pitch found in the held note")?;
+        assert!(
+            (f0 / 440.0 - 1.0).abs() < 0.01,
+            "channel {c} plays {f0:.2} Hz, not 440"
+        );
+        // Release is 0.3 s to −60 dB; 2.75 s later nothing may be left.
+        let tail = peak(&channel[channel.len() - frames(0.25)..]);
+        assert!(
+            tail < 1e-5,
+            "channel {c} still sounds 2.75 s after note-off: peak {tail:e}"
+        );
+    }
+
+    host.deactivate();
+    assert!(!host.is_active());
+    host.unload();
+    Ok(())
+}
+
+#[test]
+fn parameters_are_listed_read_and_automated() -> Result<()> {
+    let mut host = load()?;
+    let params = host.params()?;
+    let names: Vec<&str> = params.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(params.len(), PARAM_NAMES.len(), "{names:?}");
+    for name in PARAM_NAMES {
+        assert!(names.contains(&name), "no {name:?} among {names:?}");
+    }
+    let ids: HashSet<u32> = params.iter().map(|p| p.id).collect();
+    assert_eq!(ids.len(), params.len(), "parameter ids must be unique");
+    for p in &params {
+        assert!(
+            p.min < p.max && (p.min..=p.max).contains(&p.default),
+            "{p:?}"
+        );
+    }
+
+    let cutoff = param(&params, "Filter Cutoff")?;
+    let value = host.param_value(cutoff.id)?;
+    assert!(
+        (value - cutoff.default).abs() < 1e-9,
+        "cutoff {value} is not its default"
+    );
+    ensure_plain_near(&mut host, cutoff.id, 2_500.0, "Hz", 1e-3)?;
+
+    let listen = param(&params, "Sidechain Listen")?;
+    assert_eq!(
+        (listen.min, listen.max, listen.default),
+        (0.0, 1.0, 0.0),
+        "{listen:?}"
+    );
+
+    // Output Gain to its minimum through a parameter event, with a note held throughout.
+    let gain = param(&params, "Output Gain")?;
+    host.activate(SR, MAX_BLOCK)?;
+    let before = host.render(&[NoteEv::on(0, 57, 0.8)], frames(1.5), BLOCK)?;
+    host.set_param(gain.id, gain.min)?;
+    let after = host.render(&[], frames(1.0), BLOCK)?;
+    ensure_clean(&before, "default gain")?;
+    ensure_clean(&after, "minimum gain")?;
+    assert!(
+        (host.param_value(gain.id)? - gain.min).abs() < 1e-9,
+        "the event did not land"
+    );
+
+    // Steady state on both sides: the envelopes have settled by 1 s, and the ~5 ms parameter
+    // glide is long over 0.5 s after the change.
+    let loud = rms(&before[0][frames(1.0)..]);
+    let quiet = rms(&after[0][frames(0.5)..]);
+    assert!(quiet > 0.0, "the note must still sound at minimum gain");
+    let attenuation = db(loud / quiet);
+    assert!(
+        attenuation > 30.0,
+        "minimum gain is only {attenuation:.1} dB down ({loud} → {quiet})"
+    );
+    Ok(())
+}
+
+#[test]
+fn automation_lands_on_its_exact_sample() -> Result<()> {
+    // Two identical instances play the same note; one gets Output Gain automated to its minimum
+    // at sample 300 of a block. Up to that sample the two must agree bit for bit; from it on
+    // they must differ, and 20 ms later the automated one is far quieter.
+    let mut a = load()?;
+    let mut b = load()?;
+    let gain = param(&a.params()?, "Output Gain")?.clone();
+    for host in [&mut a, &mut b] {
+        host.activate(SR, MAX_BLOCK)?;
+        host.render(&[NoteEv::on(0, 60, 0.8)], frames(0.5), BLOCK)?;
+    }
+    const AT: usize = 300;
+    b.set_param_at(gain.id, gain.min, AT as u32)?;
+    let ra = a.render(&[], 2_048, MAX_BLOCK as usize)?;
+    let rb = b.render(&[], 2_048, MAX_BLOCK as usize)?;
+    ensure_clean(&rb, "automated")?;
+    assert_eq!(
+        ra[0][..AT],
+        rb[0][..AT],
+        "the change leaked before its sample"
+    );
+    assert_ne!(
+        ra[0][AT], rb[0][AT],
+        "the change did not start on its sample"
+    );
+    let late = AT + frames(0.02);
+    let drop = db(rms(&ra[0][late..]) / rms(&rb[0][late..]));
+    assert!(
+        drop > 30.0,
+        "20 ms after the change the level fell only {drop:.1} dB"
+    );
+    Ok(())
+}
+
+#[test]
+fn state_round_trips_into_a_fresh_instance() -> Result<()> {
+    let mut a = load()?;
+    let params = a.params()?;
+    let cutoff = param(&params, "Filter Cutoff")?.id;
+    let target = a.text_to_value(cutoff, "500 Hz")?;
+
+    // Set while processing: save_state flushes the queued change before saving.
+    a.activate(SR, MAX_BLOCK)?;
+    a.render(&[], frames(0.1), BLOCK)?;
+    a.set_param(cutoff, target)?;
+    let state = a.save_state()?;
+    assert!(!state.is_empty());
+    ensure_plain_near(&mut a, cutoff, 500.0, "Hz", 1e-3)?;
+
+    let mut b = load()?;
+    let rescans = b.callbacks().param_rescans;
+    b.load_state(&state)?;
+    ensure_plain_near(&mut b, cutoff, 500.0, "Hz", 1e-3)?;
+    assert!(
+        b.callbacks().param_rescans > rescans,
+        "loading state must announce new values"
+    );
+    assert_eq!(
+        b.save_state()?,
+        state,
+        "a loaded state must save back byte for byte"
+    );
+
+    // Reactivate `a` so both synths start from the same θ, without the glide `a` went through.
+    a.deactivate();
+    a.activate(SR, MAX_BLOCK)?;
+    b.activate(SR, MAX_BLOCK)?;
+    let notes = [
+        NoteEv::on(0, 60, 0.9),
+        NoteEv::on(at(0.1), 67, 0.6),
+        NoteEv::off(at(0.3), 60),
+    ];
+    let out_a = a.render(&notes, frames(0.6), BLOCK)?;
+    let out_b = b.render(&notes, frames(0.6), BLOCK)?;
+    ensure_clean(&out_a, "original instance")?;
+    ensure!(rms(&out_a[0]) > 1e-3, "the comparison render is silent");
+    for (c, (x, y)) in out_a.iter().zip(&out_b).enumerate() {
+        let diff = x
+            .iter()
+            .zip(y)
+            .fold(0.0f32, |m, (p, q)| m.max((p - q).abs()));
+        assert!(
+            diff < 1e-6,
+            "channel {c}: restored instance differs by up to {diff:e}"
+        );
+    }
+
+    // Bad blobs are refused, leave the state as it was, and the synth keeps playing.
+    assert!(b.load_state(&[]).is_err(), "an empty state must be refused");
+    assert!(
+        b.load_state(&garbage(1_024, 0x9e37_79b9_7f4a_7c15))
+            .is_err(),
+        "garbage accepted"
+    );
+    ensure_plain_near(&mut b, cutoff, 500.0, "Hz", 1e-3)?;
+    let out = b.render(&[NoteEv::on(0, 64, 0.8)], frames(0.2), BLOCK)?;
+    ensure_clean(&out, "after refused states")?;
+    ensure!(rms(&out[0]) > 1e-3, "silent after refused states");
+    Ok(())
+}
+
+#[test]
+fn bad_input_never_breaks_the_output() -> Result<()> {
+    let mut host = load()?;
+    host.activate(SR, MAX_BLOCK)?;
+
+    let out = host.process(&[], 0, None)?;
+    assert!(out[0].is_empty() && out[1].is_empty());
+
+    let out = host.process(&[NoteEv::off(0, 60)], 64, None)?;
+    ensure_clean(&out, "note-off without note-on")?;
+    assert_eq!(out[0].len(), 64);
+
+    let out = host.process(&[NoteEv::on(0, 64, 1.0)], 1, None)?;
+    ensure_clean(&out, "one-sample block")?;
+    assert_eq!(out[0].len(), 1);
+
+    // Extreme keys, zero velocity, a retrigger and overlapping offs, at the edges of blocks.
+    let notes = [
+        NoteEv::on(0, 0, 1.0),
+        NoteEv::on(0, 127, 0.0),
+        NoteEv::on(1, 72, 0.5),
+        NoteEv::on(2, 72, 0.9),
+        NoteEv::off(at(0.05), 72),
+        NoteEv::off(at(0.05), 72),
+        NoteEv::off(at(0.06), 0),
+        NoteEv::off(at(0.06), 127),
+    ];
+    for block in [1, 7, 64, 513] {
+        let out = host.render(&notes, frames(0.1), block)?;
+        ensure_clean(&out, &format!("blocks of {block}"))?;
+        assert_eq!(out[0].len(), frames(0.1));
+    }
+    Ok(())
+}
+
+#[test]
+fn sidechain_listen_passes_the_sidechain_through() -> Result<()> {
+    let mut host = load()?;
+    let params = host.params()?;
+    let listen = param(&params, "Sidechain Listen")?.id;
+    host.activate(SR, MAX_BLOCK)?;
+
+    let len = frames(0.25);
+    let tone = sine(1_000.0, 0.5, SR, len);
+    let sidechain = [tone.as_slice(), tone.as_slice()];
+
+    let off = host.render_with_sidechain(&[], len, BLOCK, Some(&sidechain[..]))?;
+    ensure_clean(&off, "listen off")?;
+    for (c, channel) in off.iter().enumerate() {
+        let p = peak(channel);
+        assert!(
+            p < 1e-6,
+            "channel {c}: listen is off and no note plays, yet peak is {p:e}"
+        );
+    }
+
+    host.set_param(listen, 1.0)?;
+    let on = host.render_with_sidechain(&[], len, BLOCK, Some(&sidechain[..]))?;
+    ensure_clean(&on, "listen on")?;
+    assert!(
+        (host.param_value(listen)? - 1.0).abs() < 1e-9,
+        "listen did not switch on"
+    );
+    let expected = 0.5 / 2f64.sqrt();
+    for (c, channel) in on.iter().enumerate() {
+        let level = rms(channel);
+        assert!(
+            (level / expected - 1.0).abs() < 0.1,
+            "channel {c}: rms {level:.4}, expected the sidechain's {expected:.4}"
+        );
+    }
+    Ok(())
+}
