@@ -61,7 +61,7 @@ fn main() -> Result<()> {
 /// Builds the release bundles and copies them where hosts look on Linux.
 fn install(root: &Path) -> Result<()> {
     install_system_packages()?;
-    bundle(root, true)?;
+    bundle_release(root)?;
     let home = PathBuf::from(std::env::var_os("HOME").context("$HOME is not set")?);
     let bundled = root.join("target/bundled");
     for (name, dir) in [
@@ -94,16 +94,20 @@ fn test(root: &Path) -> Result<()> {
     ]))?;
 
     // Debug bundles first: they carry nice-plug's `assert_process_allocs`, so every host test
-    // below also proves process() never allocates.
-    bundle(root, false)?;
+    // below also proves process() never allocates. Building the whole workspace with all
+    // targets resolves features as `cargo test --workspace` does, so the tests reuse every
+    // artifact instead of rebuilding the dependency tree.
+    run(Command::new("cargo").args(["build", "--workspace", "--all-targets"]))?;
+    bundle_debug_build(root)?;
     let debug_dir = root.join("target/bundled-debug");
     move_dir(&root.join("target/bundled"), &debug_dir)?;
-    bundle(root, true)?;
-    let release_dir = root.join("target/bundled");
-
     run(Command::new("cargo")
         .args(["test", "--workspace"])
         .env("DAR_DDSP_CLAP", debug_dir.join(format!("{BUNDLE}.clap"))))?;
+
+    // Then the release bundles a user installs.
+    bundle_release(root)?;
+    let release_dir = root.join("target/bundled");
     run(Command::new("cargo")
         .args(["test", "-p", "dar-ddsp-tests", "--test", "clap_host"])
         .env("DAR_DDSP_CLAP", release_dir.join(format!("{BUNDLE}.clap"))))?;
@@ -111,19 +115,29 @@ fn test(root: &Path) -> Result<()> {
     for dir in [&debug_dir, &release_dir] {
         run(Command::new(&python)
             .args(["-m", "pytest", "-q", "tests/hosts"])
-            .env("DAR_DDSP_VST3", dir.join(format!("{BUNDLE}.vst3")))
-            .env("DAR_DDSP_EVAL", root.join("../shared/eval")))?;
+            .env("DAR_DDSP_VST3", dir.join(format!("{BUNDLE}.vst3"))))?;
     }
     println!("cargo xtask test: all checks passed");
     Ok(())
 }
 
-fn bundle(root: &Path, release: bool) -> Result<()> {
-    let mut args = vec!["bundle".to_owned(), PACKAGE.to_owned()];
-    if release {
-        args.push("--release".to_owned());
-    }
+/// Bundles the debug build already in `target/debug` (nice-plug-xtask's copy step alone).
+fn bundle_debug_build(root: &Path) -> Result<()> {
+    let target_dir = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"));
+    nice_plug_xtask::bundle(&target_dir, PACKAGE, &[], false)?;
+    check_bundled(root)
+}
+
+/// Builds and bundles the release plugin.
+fn bundle_release(root: &Path) -> Result<()> {
+    let args = ["bundle", PACKAGE, "--release"].map(str::to_owned);
     nice_plug_xtask::main_with_args("cargo xtask", args)?;
+    check_bundled(root)
+}
+
+fn check_bundled(root: &Path) -> Result<()> {
     let clap = root.join(format!("target/bundled/{BUNDLE}.clap"));
     if !clap.exists() {
         bail!("bundling did not produce {}", clap.display());

@@ -6,7 +6,8 @@ use nice_plug::prelude::*;
 use nice_plug_egui::EguiEditorState;
 use std::sync::Arc;
 
-/// Every parameter the host sees.
+/// Every parameter the host sees. The host and the editor write them; the audio thread reads
+/// them (atomics) at the start of every sub-block.
 ///
 /// No parameter carries a nice-plug smoother: the synth glides θ itself at its control rate, so
 /// the glide is the same whatever block size the host uses (and matches offline renders).

@@ -371,6 +371,10 @@ fn bad_input_never_breaks_the_output() -> Result<()> {
     ensure_clean(&out, "one-sample block")?;
     assert_eq!(out[0].len(), 1);
 
+    // A key out of MIDI's range is ignored, not played and not a crash.
+    let out = host.process(&[NoteEv::on(0, 200, 1.0), NoteEv::off(10, 255)], 256, None)?;
+    ensure_clean(&out, "out-of-range keys")?;
+
     // Extreme keys, zero velocity, a retrigger and overlapping offs, at the edges of blocks.
     let notes = [
         NoteEv::on(0, 0, 1.0),

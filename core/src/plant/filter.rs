@@ -20,8 +20,11 @@ pub struct Svf<T> {
 /// Per-sample coefficients of the filter, from cutoff and Q.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SvfCoeffs<T> {
+    /// Simper's a1 = 1 / (1 + g(g + k)). Written on each filter update, read every sample.
     a1: T,
+    /// a2 = g·a1.
     a2: T,
+    /// a3 = g·a2.
     a3: T,
 }
 
