@@ -4,7 +4,7 @@
 //! subtracts a two-sample polynomial step residual at each discontinuity. The residual is
 //! smooth in the distance to the edge, so the pulse wave stays differentiable in its width.
 
-use crate::fastmath::{floor, sin_2pi};
+use crate::fastmath::sin_2pi;
 use crate::real::Real;
 
 /// The two-sample polynomial band-limited step residual at phase `t` ∈ [0, 1) for a phase
@@ -92,8 +92,13 @@ impl Oscillators {
         let phase = self.phase;
         let dt = self.dt;
         let saw_v = saw(phase, dt);
+        // width ∈ (0, 1) and phase ∈ [0, 1): one conditional wrap is the floor.
         let shifted = width + phase;
-        let shifted = shifted - floor(shifted.val());
+        let shifted = if shifted.val() >= 1.0 {
+            shifted - 1.0
+        } else {
+            shifted
+        };
         let pulse = T::cst(saw_v) - saw(shifted, dt);
         let sine = sin_2pi(phase);
 
