@@ -2,8 +2,10 @@
 //!
 //! No plugin framework and no GUI live here, so everything is testable with `cargo test`.
 
+pub mod dual;
 pub mod fastmath;
 pub mod plant;
 pub mod real;
 
+pub use dual::Dual;
 pub use real::Real;
