@@ -4,6 +4,7 @@
 
 pub mod dual;
 pub mod fastmath;
+pub mod loss;
 pub mod plant;
 pub mod real;
 
