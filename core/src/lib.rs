@@ -2,8 +2,10 @@
 //!
 //! No plugin framework and no GUI live here, so everything is testable with `cargo test`.
 
+pub mod distance;
 pub mod dual;
 pub mod fastmath;
+pub mod features;
 pub mod loss;
 pub mod plant;
 pub mod real;

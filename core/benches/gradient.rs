@@ -1,0 +1,52 @@
+//! One gradient step of the learner: a dual-number render of an 8192-sample window with a
+//! partial for every θ, the multi-resolution STFT loss and its gradient, chained to ∂L/∂θ.
+//! Target (issue 3): ≤ 2 ms.
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use dar_ddsp_core::loss::{DEFAULT_SIZES, MrStftLoss, chain_to_inputs};
+use dar_ddsp_core::plant::{N_THETA, P, SPECS, Synth, default_theta};
+use dar_ddsp_core::{Dual, Real};
+use std::hint::black_box;
+
+const WINDOW: usize = 8_192;
+type G = Dual<f32, N_THETA>;
+
+fn render(theta: &[G; N_THETA], out: &mut [G]) {
+    let mut synth = Synth::<G>::new(48_000.0, &default_theta());
+    synth.set_theta(theta);
+    synth.note_on(57, 0.8);
+    synth.render(out);
+}
+
+fn gradient_step(c: &mut Criterion) {
+    let mut target_theta = default_theta();
+    target_theta[P::Pulse as usize] = 0.6;
+    target_theta[P::Cutoff as usize] = 1_200.0;
+    let target_d: [G; N_THETA] = std::array::from_fn(|k| G::cst(target_theta[k]));
+    let mut target = vec![G::default(); WINDOW];
+    render(&target_d, &mut target);
+    let target: Vec<f32> = target.iter().map(|s| s.v).collect();
+
+    let mut loss = MrStftLoss::<f32>::new(&DEFAULT_SIZES);
+    let spectra = loss.prepare(&target);
+    let z: [f32; N_THETA] = std::array::from_fn(|k| SPECS[k].to_free(SPECS[k].default));
+    let mut y = vec![G::default(); WINDOW];
+    let mut values = vec![0.0f32; WINDOW];
+    let mut dl_dy = vec![0.0f32; WINDOW];
+
+    c.bench_function("gradient_step_8192", |b| {
+        b.iter(|| {
+            let theta: [G; N_THETA] =
+                std::array::from_fn(|k| SPECS[k].from_free(G::variable(z[k], k)));
+            render(&theta, &mut y);
+            for (v, s) in values.iter_mut().zip(&y) {
+                *v = s.v;
+            }
+            let l = loss.evaluate(&values, &spectra, Some(&mut dl_dy));
+            black_box((l, chain_to_inputs(&y, &dl_dy)))
+        })
+    });
+}
+
+criterion_group!(benches, gradient_step);
+criterion_main!(benches);

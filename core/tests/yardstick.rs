@@ -1,0 +1,128 @@
+//! The spectral-distance yardstick (DESIGN.md §8) on the real recordings in `../shared/eval`:
+//! reference patches and the instruments themselves, measured so later figures have a scale.
+//! Run with `--nocapture` to see the table the README quotes.
+
+use dar_ddsp_core::distance::spectral_distance;
+use dar_ddsp_core::plant::{P, Synth, Theta, default_theta};
+use std::path::PathBuf;
+
+/// (file, MIDI notes) from `../shared/eval/labels.json`; every file holds 6 notes, note k
+/// starting at 2k s and held 1.5 s.
+const FILES: [(&str, [u8; 6]); 8] = [
+    ("flute", [48, 55, 60, 64, 67, 72]),
+    ("trumpet", [48, 55, 60, 64, 67, 72]),
+    ("violin", [48, 55, 60, 64, 67, 72]),
+    ("clarinet", [48, 55, 60, 64, 67, 72]),
+    ("fingered_bass", [28, 33, 36, 40, 43, 48]),
+    ("square_lead", [48, 55, 60, 64, 67, 72]),
+    ("saw_lead", [48, 55, 60, 64, 67, 72]),
+    ("church_organ", [48, 55, 60, 64, 67, 72]),
+];
+const SR: usize = 48_000;
+
+fn eval_dir() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/eval/instruments");
+    assert!(
+        dir.is_dir(),
+        "{} is missing: the eval recordings sit beside the project",
+        dir.display()
+    );
+    dir
+}
+
+fn read(name: &str) -> Vec<f32> {
+    let path = eval_dir().join(format!("{name}.wav"));
+    let mut reader =
+        hound::WavReader::open(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    assert_eq!(reader.spec().sample_rate as usize, SR);
+    reader
+        .samples::<i16>()
+        .map(|s| s.map(|v| v as f32 / 32_768.0).unwrap_or(0.0))
+        .collect()
+}
+
+/// The plant playing the file's note layout with patch `theta`.
+fn render(theta: &Theta<f32>, notes: &[u8; 6], len: usize) -> Vec<f32> {
+    let mut synth = Synth::<f32>::new(SR as f32, theta);
+    let mut out = vec![0.0; len];
+    let mut events: Vec<(usize, u8, bool)> = Vec::new();
+    for (k, &n) in notes.iter().enumerate() {
+        events.push((2 * k * SR, n, true));
+        events.push((2 * k * SR + 3 * SR / 2, n, false));
+    }
+    let mut pos = 0;
+    for (at, note, on) in events {
+        let at = at.min(len);
+        synth.render(&mut out[pos..at]);
+        pos = at;
+        if on {
+            synth.note_on(note, 0.8)
+        } else {
+            synth.note_off(note)
+        }
+    }
+    synth.render(&mut out[pos..]);
+    out
+}
+
+fn patch(saw: f32, sine: f32, cutoff: f32) -> Theta<f32> {
+    let mut t = default_theta();
+    t[P::Saw as usize] = saw;
+    t[P::Sine as usize] = sine;
+    t[P::Cutoff as usize] = cutoff;
+    t[P::FilterEnvAmount as usize] = 0.0;
+    t[P::AmpAttack as usize] = 0.01;
+    t[P::AmpSustain as usize] = 1.0;
+    t[P::AmpRelease as usize] = 0.2;
+    t
+}
+
+#[test]
+fn reference_patches_and_instruments_sit_where_expected() {
+    let recordings: Vec<Vec<f32>> = FILES.iter().map(|(f, _)| read(f)).collect();
+    let mut report = String::new();
+    for (i, (name, notes)) in FILES.iter().enumerate() {
+        let target = &recordings[i];
+        let sine = spectral_distance(
+            &render(&patch(0.0, 1.0, 20_000.0), notes, target.len()),
+            target,
+            SR as f32,
+        );
+        let saw = spectral_distance(
+            &render(&patch(1.0, 0.0, 3_000.0), notes, target.len()),
+            target,
+            SR as f32,
+        );
+        // The nearest other instrument that plays the same notes.
+        let nearest = FILES
+            .iter()
+            .enumerate()
+            .filter(|(j, (_, n))| *j != i && n == notes)
+            .map(|(j, _)| spectral_distance(&recordings[j], target, SR as f32))
+            .fold(f32::INFINITY, f32::min);
+        report += &format!(
+            "{name:>14}: sine {sine:5.2} dB, saw+LP {saw:5.2} dB, nearest {nearest:5.2} dB\n"
+        );
+        for d in [sine, saw] {
+            assert!(
+                (2.0..30.0).contains(&d),
+                "{name}: {d} dB is off any plausible scale"
+            );
+        }
+        if nearest.is_finite() {
+            assert!(
+                (2.0..30.0).contains(&nearest),
+                "{name}: nearest instrument {nearest} dB"
+            );
+            // A bright, harmonic-rich patch is nearer to these pitched instruments than a sine.
+            assert!(
+                saw < sine,
+                "{name}: saw+LP {saw} dB is not nearer than a sine {sine} dB"
+            );
+        } else {
+            // The bass is nearly a sine an octave or two down; the bright saw is further.
+            assert!(sine < saw, "{name}: sine {sine} dB, saw+LP {saw} dB");
+        }
+    }
+    eprintln!("{report}");
+}
