@@ -7,6 +7,7 @@ pub mod dual;
 pub mod fastmath;
 pub mod features;
 pub mod loss;
+pub mod optimizer;
 pub mod plant;
 pub mod real;
 
