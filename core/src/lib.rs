@@ -6,6 +6,7 @@ pub mod distance;
 pub mod dual;
 pub mod fastmath;
 pub mod features;
+pub mod learner;
 pub mod loss;
 pub mod optimizer;
 pub mod plant;
