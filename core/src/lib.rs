@@ -2,6 +2,7 @@
 //!
 //! No plugin framework and no GUI live here, so everything is testable with `cargo test`.
 
+pub mod analysis;
 pub mod distance;
 pub mod dual;
 pub mod fastmath;
