@@ -1,6 +1,9 @@
 //! Exact gradients of the plant: forward-mode dual numbers through oscillators, the recursive
 //! filter, the envelopes and the learning-space map agree with central finite differences.
 
+mod common;
+
+use common::Rng;
 use dar_ddsp_core::Dual;
 use dar_ddsp_core::loss::{MrStftLoss, chain_to_inputs};
 use dar_ddsp_core::plant::{N_THETA, SPECS, Synth, Theta, default_theta};
@@ -10,17 +13,6 @@ type Num = Dual<f64, 0>;
 
 const SR: f32 = 48_000.0;
 const LEN: usize = 4_800;
-
-/// A small seeded generator (xorshift64*), so every run checks the same points.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> f64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        (self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11) as f64 / (1u64 << 53) as f64
-    }
-}
 
 /// Plays two overlapping notes (one released mid-way) and returns Σ w_n·y_n.
 fn loss<T: dar_ddsp_core::Real>(

@@ -4,42 +4,11 @@
 
 use dar_ddsp_core::distance::spectral_distance;
 use dar_ddsp_core::plant::{P, Synth, Theta, default_theta};
-use std::path::PathBuf;
 
-/// (file, MIDI notes) from `../shared/eval/labels.json`; every file holds 6 notes, note k
-/// starting at 2k s and held 1.5 s.
-const FILES: [(&str, [u8; 6]); 8] = [
-    ("flute", [48, 55, 60, 64, 67, 72]),
-    ("trumpet", [48, 55, 60, 64, 67, 72]),
-    ("violin", [48, 55, 60, 64, 67, 72]),
-    ("clarinet", [48, 55, 60, 64, 67, 72]),
-    ("fingered_bass", [28, 33, 36, 40, 43, 48]),
-    ("square_lead", [48, 55, 60, 64, 67, 72]),
-    ("saw_lead", [48, 55, 60, 64, 67, 72]),
-    ("church_organ", [48, 55, 60, 64, 67, 72]),
-];
+mod common;
+use common::{EVAL, HOLD_S, NOTE_SPACING_S, read_eval};
+
 const SR: usize = 48_000;
-
-fn eval_dir() -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/eval/instruments");
-    assert!(
-        dir.is_dir(),
-        "{} is missing: the eval recordings sit beside the project",
-        dir.display()
-    );
-    dir
-}
-
-fn read(name: &str) -> Vec<f32> {
-    let path = eval_dir().join(format!("{name}.wav"));
-    let mut reader =
-        hound::WavReader::open(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    assert_eq!(reader.spec().sample_rate as usize, SR);
-    reader
-        .samples::<i16>()
-        .map(|s| s.map(|v| v as f32 / 32_768.0).unwrap_or(0.0))
-        .collect()
-}
 
 /// The plant playing the file's note layout with patch `theta`.
 fn render(theta: &Theta<f32>, notes: &[u8; 6], len: usize) -> Vec<f32> {
@@ -47,8 +16,9 @@ fn render(theta: &Theta<f32>, notes: &[u8; 6], len: usize) -> Vec<f32> {
     let mut out = vec![0.0; len];
     let mut events: Vec<(usize, u8, bool)> = Vec::new();
     for (k, &n) in notes.iter().enumerate() {
-        events.push((2 * k * SR, n, true));
-        events.push((2 * k * SR + 3 * SR / 2, n, false));
+        let on = (NOTE_SPACING_S * k as f32 * SR as f32) as usize;
+        events.push((on, n, true));
+        events.push((on + (HOLD_S * SR as f32) as usize, n, false));
     }
     let mut pos = 0;
     for (at, note, on) in events {
@@ -79,9 +49,16 @@ fn patch(saw: f32, sine: f32, cutoff: f32) -> Theta<f32> {
 
 #[test]
 fn reference_patches_and_instruments_sit_where_expected() {
-    let recordings: Vec<Vec<f32>> = FILES.iter().map(|(f, _)| read(f)).collect();
+    let recordings: Vec<Vec<f32>> = EVAL
+        .iter()
+        .map(|(f, _)| {
+            let (rate, x) = read_eval(f);
+            assert_eq!(rate as usize, SR);
+            x
+        })
+        .collect();
     let mut report = String::new();
-    for (i, (name, notes)) in FILES.iter().enumerate() {
+    for (i, (name, notes)) in EVAL.iter().enumerate() {
         let target = &recordings[i];
         let sine = spectral_distance(
             &render(&patch(0.0, 1.0, 20_000.0), notes, target.len()),
@@ -94,7 +71,7 @@ fn reference_patches_and_instruments_sit_where_expected() {
             SR as f32,
         );
         // The nearest other instrument that plays the same notes.
-        let nearest = FILES
+        let nearest = EVAL
             .iter()
             .enumerate()
             .filter(|(j, (_, n))| *j != i && n == notes)
