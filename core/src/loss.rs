@@ -103,11 +103,6 @@ impl<T: FftNum + Float> MrStftLoss<T> {
         Self { resolutions }
     }
 
-    /// The FFT sizes in use.
-    pub fn sizes(&self) -> Vec<usize> {
-        self.resolutions.iter().map(|r| r.size).collect()
-    }
-
     /// Analyses a target once. Allocates its spectra.
     pub fn prepare(&mut self, target: &[T]) -> TargetSpectra<T> {
         let mags = self

@@ -140,8 +140,11 @@ impl Plugin for DarDdsp {
             next_event = context.next_event();
         }
 
-        let peak = sidechain_peak(aux);
-        self.sidechain_peak.store(peak, Ordering::Relaxed);
+        // The meter is GUI-only work: skip it while the editor is closed.
+        if self.params.editor_state.is_open() {
+            self.sidechain_peak
+                .store(sidechain_peak(aux), Ordering::Relaxed);
+        }
         if self.params.sc_listen.value() {
             mix_sidechain(outputs, aux);
         }

@@ -296,8 +296,8 @@ pub struct ClapHost {
     steady_time: u64,
     /// Largest block of the current activation (0 while inactive).
     max_frames: u32,
-    /// The loaded bundle. Last so it outlives the instance (the instance also holds a handle).
-    entry: PluginEntry,
+    /// The loaded bundle, held only to outlive the instance: last, so it drops last.
+    _entry: PluginEntry,
 }
 
 impl ClapHost {
@@ -375,7 +375,7 @@ impl ClapHost {
             pending_params: Vec::new(),
             steady_time: 0,
             max_frames: 0,
-            entry,
+            _entry: entry,
         };
         host.refresh_ports()?;
         host.pump_callbacks();
@@ -386,11 +386,6 @@ impl ClapHost {
     pub fn plugin_id(&self) -> Option<String> {
         let descriptor = self.instance.plugin_shared_handle().descriptor()?;
         Some(descriptor.id()?.to_string_lossy().into_owned())
-    }
-
-    /// The CLAP version the bundle was built against, as "major.minor.revision".
-    pub fn clap_version(&self) -> String {
-        self.entry.version().to_string()
     }
 
     /// Audio input ports, as read at load time or at the last activation.
@@ -722,18 +717,6 @@ impl ClapHost {
                 })
             })
             .collect()
-    }
-
-    /// The id of the parameter named `name`.
-    pub fn param_id(&mut self, name: &str) -> Result<u32> {
-        let params = self.params()?;
-        match params.iter().find(|p| p.name == name) {
-            Some(p) => Ok(p.id),
-            None => {
-                let names: Vec<&str> = params.iter().map(|p| p.name.as_str()).collect();
-                bail!("no parameter named {name:?}; the plugin has {names:?}")
-            }
-        }
     }
 
     /// The current CLAP value of parameter `id` (changes queued by [`Self::set_param`] while
