@@ -75,6 +75,15 @@ fn install(root: &Path) -> Result<()> {
         copy_tree(&bundled.join(&name), &dest)?;
         println!("installed {}", dest.display());
     }
+    // The command line (`dar-ddsp learn / render / eval`) goes where user binaries live.
+    run(Command::new("cargo").args(["build", "--release", "--package", "dar-ddsp-cli"]))?;
+    let bin_dir = home.join(".local/bin");
+    std::fs::create_dir_all(&bin_dir)
+        .with_context(|| format!("cannot create {}", bin_dir.display()))?;
+    let dest = bin_dir.join("dar-ddsp");
+    std::fs::copy(root.join("target/release/dar-ddsp"), &dest)
+        .with_context(|| format!("cannot install {}", dest.display()))?;
+    println!("installed {}", dest.display());
     Ok(())
 }
 

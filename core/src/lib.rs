@@ -11,6 +11,7 @@ pub mod learner;
 pub mod loss;
 pub mod optimizer;
 pub mod plant;
+pub mod preset;
 pub mod real;
 
 pub use dual::Dual;

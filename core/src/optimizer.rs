@@ -70,6 +70,22 @@ impl Default for OptimizerConfig {
     }
 }
 
+impl OptimizerConfig {
+    /// Plain Adam at a fixed learning rate: no α or μ adaptation, no dither. The reference the
+    /// seed's rules are measured against.
+    pub fn plain(alpha: f32) -> Self {
+        Self {
+            alpha,
+            alpha_up: 1.0,
+            alpha_down: 1.0,
+            mu_step: 0.0,
+            sigma_start: 0.0,
+            sigma_max: 0.0,
+            ..Self::default()
+        }
+    }
+}
+
 /// The optimizer's state over N parameters. Allocates nothing.
 #[derive(Debug, Clone)]
 pub struct Optimizer<const N: usize> {

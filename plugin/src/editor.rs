@@ -76,7 +76,7 @@ impl NiceEguiApp for App {
             section(
                 &mut cols[1],
                 "Filter",
-                &[&p.cutoff, &p.res, &p.fenv],
+                &[&p.cutoff, &p.res, &p.fenv, &p.key],
                 &setter,
             );
             section(

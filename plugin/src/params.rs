@@ -41,6 +41,9 @@ pub struct DarDdspParams {
     /// Filter envelope amount, octaves.
     #[id = "fenv"]
     pub fenv: FloatParam,
+    /// Filter key tracking, 0–1 (1: the cutoff keeps its ratio to the note's pitch).
+    #[id = "key"]
+    pub key: FloatParam,
     /// Amplitude attack, seconds.
     #[id = "amp_a"]
     pub amp_a: FloatParam,
@@ -158,6 +161,7 @@ impl Default for DarDdspParams {
             cutoff: theta_param(P::Cutoff),
             res: theta_param(P::Resonance),
             fenv: theta_param(P::FilterEnvAmount),
+            key: theta_param(P::KeyTrack),
             amp_a: theta_param(P::AmpAttack),
             amp_d: theta_param(P::AmpDecay),
             amp_s: theta_param(P::AmpSustain),
@@ -184,6 +188,7 @@ impl DarDdspParams {
             &self.cutoff,
             &self.res,
             &self.fenv,
+            &self.key,
             &self.amp_a,
             &self.amp_d,
             &self.amp_s,

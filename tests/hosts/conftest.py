@@ -12,10 +12,10 @@ import pytest
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 SR = 48_000
 
-# The synth's parameters as hosts name them: the 17 θ of the plant, then the plugin's own.
+# The synth's parameters as hosts name them: the 18 θ of the plant, then the plugin's own.
 THETA_NAMES = [
     "Saw Level", "Pulse Level", "Pulse Width", "Sine Level", "Noise Level",
-    "Filter Cutoff", "Filter Resonance", "Filter Env Amount",
+    "Filter Cutoff", "Filter Resonance", "Filter Env Amount", "Key Tracking",
     "Amp Attack", "Amp Decay", "Amp Sustain", "Amp Release",
     "Filter Attack", "Filter Decay", "Filter Sustain", "Filter Release",
     "Output Gain",

@@ -19,8 +19,8 @@ const MAX_BLOCK: u32 = 1_024;
 /// A typical host block.
 const BLOCK: usize = 256;
 
-/// The 17 θ of the plant, then the plugin's own parameter, as hosts see them.
-const PARAM_NAMES: [&str; 18] = [
+/// The 18 θ of the plant, then the plugin's own parameter, as hosts see them.
+const PARAM_NAMES: [&str; 19] = [
     "Saw Level",
     "Pulse Level",
     "Pulse Width",
@@ -29,6 +29,7 @@ const PARAM_NAMES: [&str; 18] = [
     "Filter Cutoff",
     "Filter Resonance",
     "Filter Env Amount",
+    "Key Tracking",
     "Amp Attack",
     "Amp Decay",
     "Amp Sustain",

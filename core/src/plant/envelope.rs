@@ -30,9 +30,13 @@ pub struct AdsrCoeffs<T> {
     pub attack_step: T,
     /// Decay pole: exp(−ln 1000 / (decay · fs)).
     pub decay_pole: T,
+    /// ln of the decay pole, for decaying a fraction of a sample.
+    pub decay_log: T,
     /// Sustain level, 0–1.
     pub sustain: T,
     /// Release pole: exp(−ln 1000 / (release · fs)).
+    /// ln of the release pole, for skipping ahead.
+    pub release_log: T,
     pub release_pole: T,
 }
 
@@ -46,8 +50,10 @@ impl<T: Real> AdsrCoeffs<T> {
         Self {
             attack_step: (attack_s * sample_rate).recip(),
             decay_pole: pole(decay_s),
+            decay_log: -(decay_s * sample_rate).recip() * LN_1000,
             sustain: sustain.clamp_val(0.0, 1.0),
             release_pole: pole(release_s),
+            release_log: -(release_s * sample_rate).recip() * LN_1000,
         }
     }
 }
@@ -91,6 +97,46 @@ impl<T: Real> Adsr<T> {
     }
 
     /// Advances one sample and returns the new level.
+    /// Advances `n` samples at once, in closed form (the learner's skip to a later window):
+    /// the same levels as `n` ticks, up to rounding.
+    pub fn skip(&mut self, c: &AdsrCoeffs<T>, mut n: usize) {
+        while n > 0 {
+            match self.stage {
+                Stage::Idle => return,
+                Stage::Attack => {
+                    let step = c.attack_step.val().max(f32::MIN_POSITIVE);
+                    let to_peak = ((1.0 - self.level.val()) / step).ceil().max(1.0);
+                    let to_peak = if to_peak.is_finite() {
+                        to_peak as usize
+                    } else {
+                        usize::MAX
+                    };
+                    if n < to_peak {
+                        self.level += c.attack_step * n as f32;
+                        return;
+                    }
+                    self.level += c.attack_step * (to_peak - 1) as f32;
+                    n -= to_peak - 1;
+                    // The tick that crosses the peak, with its sub-sample decay.
+                    self.tick(c);
+                    n -= 1;
+                }
+                Stage::Decay => {
+                    let k = (c.decay_log * n as f32).exp();
+                    self.level = c.sustain + (self.level - c.sustain) * k;
+                    return;
+                }
+                Stage::Release => {
+                    self.level *= (c.release_log * n as f32).exp();
+                    if self.level.val() < SILENCE {
+                        self.reset();
+                    }
+                    return;
+                }
+            }
+        }
+    }
+
     #[inline(always)]
     pub fn tick(&mut self, c: &AdsrCoeffs<T>) -> T {
         match self.stage {
@@ -98,7 +144,11 @@ impl<T: Real> Adsr<T> {
             Stage::Attack => {
                 self.level += c.attack_step;
                 if self.level.val() >= 1.0 {
-                    self.level = T::cst(1.0);
+                    // Sub-sample timing: the part of this step past the peak is spent decaying,
+                    // so the decay (and all that follows) moves smoothly with the attack time and
+                    // its derivative reaches the learner.
+                    let past = (self.level - 1.0) / c.attack_step;
+                    self.level = c.sustain + (T::cst(1.0) - c.sustain) * (c.decay_log * past).exp();
                     self.stage = Stage::Decay;
                 }
             }
@@ -179,5 +229,38 @@ mod tests {
         let mut e = Adsr::<f32>::default();
         e.gate_off();
         assert_eq!(e.stage(), Stage::Idle);
+    }
+
+    #[test]
+    fn skipping_ahead_matches_ticking() {
+        let c = AdsrCoeffs::new(0.01f32, 0.2, 0.4, 0.1, SR);
+        for &(n, release_after) in &[
+            (10, None),
+            (479, None),
+            (481, None),
+            (5_000, None),
+            (3_000, Some(700)),
+            (100_000, Some(10)),
+        ] {
+            let (mut a, mut b) = (Adsr::default(), Adsr::default());
+            a.gate_on();
+            b.gate_on();
+            let mut done = 0;
+            if let Some(r) = release_after {
+                for _ in 0..r {
+                    a.tick(&c);
+                }
+                b.skip(&c, r);
+                a.gate_off();
+                b.gate_off();
+                done = r;
+            }
+            for _ in done..n {
+                a.tick(&c);
+            }
+            b.skip(&c, n - done);
+            assert_eq!(a.stage(), b.stage(), "n {n}");
+            approx::assert_abs_diff_eq!(a.level(), b.level(), epsilon = 1e-5);
+        }
     }
 }

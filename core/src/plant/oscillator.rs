@@ -75,6 +75,19 @@ impl Oscillators {
         self.noise = if seed == 0 { 0x9E37_79B9 } else { seed };
     }
 
+    /// Advances `n` samples without output, in one step: the phase exactly, the noise generator
+    /// to a state derived from its own and `n` (white noise has no memory to keep, and the
+    /// result stays reproducible).
+    pub fn skip(&mut self, n: usize) {
+        let phase = self.phase as f64 + self.dt as f64 * n as f64;
+        self.phase = (phase - phase.floor()) as f32;
+        if self.phase >= 1.0 {
+            self.phase = 0.0;
+        }
+        let mixed = self.noise ^ (n as u32).wrapping_mul(0x9E37_79B9);
+        self.noise = if mixed == 0 { 0x9E37_79B9 } else { mixed };
+    }
+
     /// Changes the frequency without resetting the phase (voice stealing, retrigger).
     pub fn set_frequency(&mut self, f0_hz: f32, sample_rate: f32) {
         self.dt = (f0_hz / sample_rate).clamp(0.0, 0.25);

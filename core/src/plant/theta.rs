@@ -63,6 +63,7 @@ pub enum P {
     Cutoff,
     Resonance,
     FilterEnvAmount,
+    KeyTrack,
     AmpAttack,
     AmpDecay,
     AmpSustain,
@@ -75,7 +76,7 @@ pub enum P {
 }
 
 /// Number of θ values.
-pub const N_THETA: usize = 17;
+pub const N_THETA: usize = 18;
 
 /// θ in musical units, indexed by [`P`].
 pub type Theta<T> = [T; N_THETA];
@@ -123,6 +124,7 @@ pub const SPECS: [ThetaSpec; N_THETA] = [
         (-6.0, 6.0, 2.0),
         Linear,
     ),
+    spec("key", "Key Tracking", Percent, (0.0, 1.0, 0.0), Linear),
     spec("amp_a", "Amp Attack", Seconds, (0.0005, 5.0, 0.005), Log),
     spec("amp_d", "Amp Decay", Seconds, (0.005, 10.0, 0.6), Log),
     spec("amp_s", "Amp Sustain", Percent, (0.0, 1.0, 0.7), Linear),
@@ -201,6 +203,7 @@ pub const ALL: [P; N_THETA] = [
     P::Cutoff,
     P::Resonance,
     P::FilterEnvAmount,
+    P::KeyTrack,
     P::AmpAttack,
     P::AmpDecay,
     P::AmpSustain,

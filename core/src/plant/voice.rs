@@ -16,6 +16,9 @@ const DB_TO_LN: f32 = std::f32::consts::LN_10 / 20.0;
 /// cost a third of the render.
 pub const FILTER_UPDATE: u32 = 4;
 
+/// The note whose cutoff key tracking leaves unchanged: C4, Hz.
+pub const KEY_REFERENCE_HZ: f32 = 261.625_58;
+
 /// Everything a voice needs per sample, derived from θ at the control rate and shared by all
 /// voices.
 #[derive(Debug, Clone, Copy)]
@@ -36,6 +39,8 @@ pub struct VoiceCoeffs<T> {
     pub damping: T,
     /// Filter envelope sweep, octaves at full envelope level.
     pub env_octaves: T,
+    /// How far the cutoff follows the note, 0 (fixed) to 1 (keeps its ratio to f0), from θ.
+    pub key_track: T,
     /// Amplitude envelope.
     pub amp: AdsrCoeffs<T>,
     /// Filter envelope, stepped every [`FILTER_UPDATE`] samples.
@@ -59,6 +64,7 @@ impl<T: Real> VoiceCoeffs<T> {
             cutoff_hz: g(P::Cutoff),
             damping: g(P::Resonance).clamp_val(0.1, 100.0).recip(),
             env_octaves: g(P::FilterEnvAmount),
+            key_track: g(P::KeyTrack),
             amp: AdsrCoeffs::new(
                 g(P::AmpAttack),
                 g(P::AmpDecay),
@@ -87,6 +93,8 @@ pub struct Voice<T> {
     note: u8,
     /// Note-on velocity, 0–1; scales the voice's amplitude linearly.
     velocity: f32,
+    /// Octaves of the note above C4 (261.63 Hz), for key tracking. Set at note start.
+    key_octaves: f32,
     /// Note-on order stamp, for stealing the oldest voice.
     age: u64,
     /// Oscillator phase and noise state.
@@ -123,6 +131,7 @@ impl<T: Real> Voice<T> {
         }
         self.note = note;
         self.velocity = velocity;
+        self.key_octaves = (f0_hz.max(1.0) / KEY_REFERENCE_HZ).log2();
         self.age = age;
         self.svf_countdown = 0;
         self.amp_env.gate_on();
@@ -167,6 +176,30 @@ impl<T: Real> Voice<T> {
         self.amp_env.level()
     }
 
+    /// Advances `n` samples without output, for the learner's windows: both envelopes tick
+    /// exactly (values and derivatives), the oscillators advance, and the filter is left at rest
+    /// (its memory is milliseconds; the caller renders a warm-up before scoring).
+    pub fn skip(&mut self, c: &VoiceCoeffs<T>, n: usize) {
+        self.osc.skip(n);
+        // The filter envelope ticks whenever the countdown reaches 0: at sample `countdown`,
+        // then every FILTER_UPDATE samples.
+        let countdown = self.svf_countdown as usize;
+        let ticks = if n > countdown {
+            (n - countdown - 1) / FILTER_UPDATE as usize + 1
+        } else {
+            0
+        };
+        self.filter_env.skip(&c.filter, ticks);
+        self.svf_countdown = if ticks == 0 {
+            (countdown - n) as u32
+        } else {
+            let after = (n - countdown - 1) % FILTER_UPDATE as usize;
+            FILTER_UPDATE - 1 - after as u32
+        };
+        self.amp_env.skip(&c.amp, n);
+        self.filter.reset();
+    }
+
     /// Adds `out.len()` samples of the voice to `out`.
     #[inline]
     pub fn render_add(&mut self, c: &VoiceCoeffs<T>, out: &mut [T]) {
@@ -182,7 +215,7 @@ impl<T: Real> Voice<T> {
         let mix = c.saw * o.saw + c.pulse * o.pulse + c.sine * o.sine + c.noise * o.noise;
         if self.svf_countdown == 0 {
             let fenv = self.filter_env.tick(&c.filter);
-            let cutoff = c.cutoff_hz * exp2(c.env_octaves * fenv);
+            let cutoff = c.cutoff_hz * exp2(c.env_octaves * fenv + c.key_track * self.key_octaves);
             self.svf = SvfCoeffs::new(cutoff, c.damping, c.sample_rate);
             self.svf_countdown = FILTER_UPDATE;
         }
