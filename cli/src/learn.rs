@@ -79,7 +79,7 @@ fn bar(label: &str) -> ProgressBar {
 fn learn_with_bar(
     objective: &mut Objective,
     starts: &[Theta<f32>],
-    budget: f32,
+    budget: Budget,
     seed: u64,
     label: &str,
 ) -> Outcome {
@@ -88,7 +88,7 @@ fn learn_with_bar(
         seed,
         ..SearchConfig::default()
     };
-    let out = search(objective, starts, Budget::seconds(budget), &config, |p| {
+    let out = search(objective, starts, budget, &config, |p| {
         bar.set_position((p.used * 1_000.0) as u64);
         bar.set_message(format!(
             "loss {:.4}  steps {}  runs {}  α {:.3} μ {:.2} σ {:.2}",
@@ -106,9 +106,23 @@ fn check_budget(budget: f32) -> Result<()> {
     Ok(())
 }
 
+/// The learning budget from the command line: steps when given (reproducible), else seconds.
+pub fn budget(seconds: f32, steps: Option<f32>) -> Result<Budget> {
+    match steps {
+        Some(s) if (1.0..=1e7).contains(&s) => Ok(Budget::steps(s)),
+        Some(_) => bail!("--budget-steps must be between 1 and 10000000"),
+        None => check_budget(seconds).map(|_| Budget::seconds(seconds)),
+    }
+}
+
 /// The `learn` command.
-pub fn learn(wavs: &[PathBuf], out: &Path, vigilance: f32, budget: f32, seed: u64) -> Result<()> {
-    check_budget(budget)?;
+pub fn learn(
+    wavs: &[PathBuf],
+    out: &Path,
+    vigilance: f32,
+    budget: Budget,
+    seed: u64,
+) -> Result<()> {
     if !(0.0..=1.0).contains(&vigilance) {
         bail!("--vigilance must be between 0 and 1");
     }
@@ -232,7 +246,7 @@ pub fn eval(wavs: &[PathBuf], budget: f32, seed: u64) -> Result<()> {
         let b = Budget::seconds(budget);
         let random = random_search(&mut objective, b, seed);
         let adam = plain_adam(&mut objective, &default_theta(), b, &config);
-        let ours = learn_with_bar(&mut objective, &[], budget, seed, &s.name);
+        let ours = learn_with_bar(&mut objective, &[], b, seed, &s.name);
         let row = [
             distance(&default_theta(), &s),
             distance(&random.theta, &s),

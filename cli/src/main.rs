@@ -41,6 +41,10 @@ enum Command {
         /// Learning time per recording, seconds.
         #[arg(long, default_value_t = 10.0)]
         budget_seconds: f32,
+        /// Learning work per recording in gradient steps, instead of time: the same result on
+        /// every machine.
+        #[arg(long)]
+        budget_steps: Option<f32>,
         /// Seed of the search's random patches and dither.
         #[arg(long, default_value_t = 1)]
         seed: u64,
@@ -94,8 +98,10 @@ fn main() {
             out,
             vigilance,
             budget_seconds,
+            budget_steps,
             seed,
-        } => learn::learn(&wavs, &out, vigilance, budget_seconds, seed),
+        } => learn::budget(budget_seconds, budget_steps)
+            .and_then(|b| learn::learn(&wavs, &out, vigilance, b, seed)),
         Command::Render {
             preset,
             prototype,
