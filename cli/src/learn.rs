@@ -210,8 +210,7 @@ pub fn learn(
 }
 
 /// The `eval` command: prints a Markdown table.
-pub fn eval(wavs: &[PathBuf], budget: f32, seed: u64) -> Result<()> {
-    check_budget(budget)?;
+pub fn eval(wavs: &[PathBuf], budget: Budget, seed: u64) -> Result<()> {
     let wavs: Vec<PathBuf> = if wavs.is_empty() {
         let dir = Path::new("../shared/eval/instruments");
         let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
@@ -228,12 +227,20 @@ pub fn eval(wavs: &[PathBuf], budget: f32, seed: u64) -> Result<()> {
     if wavs.is_empty() {
         bail!("no WAV files to evaluate");
     }
+    let per = match (budget.steps, budget.seconds) {
+        (Some(n), _) => format!("{n} gradient steps"),
+        (None, Some(s)) => format!("{s} s"),
+        (None, None) => "no budget".into(),
+    };
     println!(
-        "Spectral distance in dB (DESIGN.md §8; lower is closer), {budget} s per method and recording."
+        "Spectral distance in dB (DESIGN.md §8; lower is closer), {per} per method and recording;"
     );
+    println!("the learner's own loss for plain Adam and DAR-DDSP; DAR-DDSP's steps and time.");
     println!();
-    println!("| recording | default patch | random search | plain Adam | DAR-DDSP | steps |");
-    println!("|---|---:|---:|---:|---:|---:|");
+    println!(
+        "| recording | default patch | random search | plain Adam | DAR-DDSP | loss Adam / DAR-DDSP | steps | time |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
     let mut columns: [Vec<f32>; 4] = Default::default();
     for path in &wavs {
         let s = load(path)?;
@@ -243,10 +250,11 @@ pub fn eval(wavs: &[PathBuf], budget: f32, seed: u64) -> Result<()> {
             seed,
             ..SearchConfig::default()
         };
-        let b = Budget::seconds(budget);
-        let random = random_search(&mut objective, b, seed);
-        let adam = plain_adam(&mut objective, &default_theta(), b, &config);
-        let ours = learn_with_bar(&mut objective, &[], b, seed, &s.name);
+        let random = random_search(&mut objective, budget, seed);
+        let adam = plain_adam(&mut objective, &default_theta(), budget, &config);
+        let started = Instant::now();
+        let ours = learn_with_bar(&mut objective, &[], budget, seed, &s.name);
+        let took = started.elapsed().as_secs_f32();
         let row = [
             distance(&default_theta(), &s),
             distance(&random.theta, &s),
@@ -257,8 +265,8 @@ pub fn eval(wavs: &[PathBuf], budget: f32, seed: u64) -> Result<()> {
             c.push(v);
         }
         println!(
-            "| {} | {:.2} | {:.2} | {:.2} | **{:.2}** | {} |",
-            s.name, row[0], row[1], row[2], row[3], ours.steps
+            "| {} | {:.2} | {:.2} | {:.2} | **{:.2}** | {:.4} / {:.4} | {} | {took:.1} s |",
+            s.name, row[0], row[1], row[2], row[3], adam.loss, ours.loss, ours.steps
         );
     }
     let median = |v: &mut Vec<f32>| {
@@ -272,7 +280,7 @@ pub fn eval(wavs: &[PathBuf], budget: f32, seed: u64) -> Result<()> {
     };
     let m: Vec<f32> = columns.iter_mut().map(median).collect();
     println!(
-        "| **median** | {:.2} | {:.2} | {:.2} | **{:.2}** | |",
+        "| **median** | {:.2} | {:.2} | {:.2} | **{:.2}** | | | |",
         m[0], m[1], m[2], m[3]
     );
     Ok(())

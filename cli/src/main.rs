@@ -84,6 +84,10 @@ enum Command {
         /// Time per recording and method, seconds.
         #[arg(long, default_value_t = 10.0)]
         budget_seconds: f32,
+        /// Work per recording and method in gradient steps, instead of time: the same table on
+        /// every machine.
+        #[arg(long)]
+        budget_steps: Option<f32>,
         /// Seed of the searches.
         #[arg(long, default_value_t = 1)]
         seed: u64,
@@ -122,8 +126,9 @@ fn main() {
         Command::Eval {
             wavs,
             budget_seconds,
+            budget_steps,
             seed,
-        } => learn::eval(&wavs, budget_seconds, seed),
+        } => learn::budget(budget_seconds, budget_steps).and_then(|b| learn::eval(&wavs, b, seed)),
     };
     if let Err(e) = result {
         eprintln!("dar-ddsp: {e:#}");

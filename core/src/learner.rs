@@ -209,15 +209,10 @@ impl Objective {
         })
     }
 
-    /// The notes the objective plays (at [`NOMINAL_VELOCITY`]; [`Objective::levels`] gives the
-    /// velocities that reproduce the recording's note-to-note loudness).
+    /// The notes the objective plays (at [`NOMINAL_VELOCITY`], each scaled to its recorded
+    /// note's energy).
     pub fn notes(&self) -> Vec<NoteSpec> {
         self.notes.iter().map(|n| n.spec).collect()
-    }
-
-    /// Number of scored windows.
-    pub fn windows(&self) -> usize {
-        self.window_count
     }
 
     /// Renders note `i`'s windows with θ into `buf` (one slot per window) and returns the energy
@@ -296,23 +291,8 @@ impl Objective {
         (total / n, grad)
     }
 
-    /// The velocity each note needs, with θ, to be as loud as the recorded note, relative to
-    /// the loudest (which gets 1).
-    pub fn levels(&mut self, theta: &Theta<f32>) -> Vec<f32> {
-        let mut plain = std::mem::take(&mut self.plain);
-        let scales: Vec<f64> = (0..self.notes.len())
-            .map(|i| {
-                let e = self.render_note(theta, i, &mut plain) as f64;
-                level_scale(self.notes[i].energy, e) * NOMINAL_VELOCITY as f64
-            })
-            .collect();
-        self.plain = plain;
-        let top = scales.iter().copied().fold(0.0, f64::max);
-        scales.iter().map(|s| (s / top.max(1e-30)) as f32).collect()
-    }
-
     /// θ with its output gain set so that velocity 1 plays the loudest recorded note at its
-    /// recorded level (and [`Objective::levels`] gives the others).
+    /// recorded level ([`match_velocities`] gives the others theirs).
     pub fn with_recorded_gain(&mut self, theta: &Theta<f32>) -> Theta<f32> {
         let mut plain = std::mem::take(&mut self.plain);
         let top = (0..self.notes.len())
@@ -395,8 +375,9 @@ pub struct Budget {
     pub steps: Option<f32>,
 }
 
-/// Cost of a plain (f32) loss evaluation relative to a gradient step, as measured by the
-/// gradient benchmark (render and loss without partials or adjoint).
+/// Cost of a plain (f32) loss evaluation relative to a gradient step: an estimate from the
+/// gradient benchmark's parts (the dual render is most of a step; a plain render and a loss
+/// without its adjoint are a fraction of theirs).
 pub const PLAIN_EVAL_COST: f32 = 0.3;
 
 impl Budget {
@@ -627,25 +608,21 @@ pub fn search(
 
     // Seeding: every start and archetype, then random patches while the seeding share lasts.
     let mut seeds: Vec<(f32, Theta<f32>)> = Vec::new();
-    let score = |theta: Theta<f32>, objective: &mut Objective, meter: &mut Meter| {
+    let mut fixed = starts.iter().copied().chain(archetypes());
+    let mut best = f32::INFINITY;
+    loop {
+        let theta = match fixed.next() {
+            Some(t) => t,
+            None if meter.used() < config.seeding => random_theta(&mut rng),
+            None => break,
+        };
+        let l = objective.loss(&theta);
         meter.work += PLAIN_EVAL_COST;
-        (objective.loss(&theta), theta)
-    };
-    let fixed: Vec<Theta<f32>> = starts.iter().copied().chain(archetypes()).collect();
-    for t in fixed {
-        let s = score(t, objective, &mut meter);
         evaluations += 1;
-        if s.0.is_finite() {
-            seeds.push(s);
+        if l.is_finite() {
+            seeds.push((l, theta));
+            best = best.min(l);
         }
-    }
-    while meter.used() < config.seeding {
-        let s = score(random_theta(&mut rng), objective, &mut meter);
-        evaluations += 1;
-        if s.0.is_finite() {
-            seeds.push(s);
-        }
-        let best = seeds.iter().map(|s| s.0).fold(f32::INFINITY, f32::min);
         history.push(best);
     }
     seeds.sort_by(|a, b| a.0.total_cmp(&b.0));
@@ -707,8 +684,8 @@ pub fn search(
             .min_by(|a, b| a.best.total_cmp(&b.best))
             .map(|r| (r.best, (r.opt.alpha(), r.opt.mu(), r.opt.sigma())))
             .unwrap_or((f32::INFINITY, (0.0, 0.0, 0.0)));
-        let seeded = seeds.first().map(|s| s.0).unwrap_or(f32::INFINITY);
-        history.push(leader.0.min(seeded));
+        // Runs start from the best seeds, so the leader is never worse than the best seed.
+        history.push(leader.0);
         progress(&Progress {
             used: meter.used(),
             best_loss: leader.0,

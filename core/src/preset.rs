@@ -12,7 +12,7 @@
 //! does not break old files: a missing id takes its default, an unknown one is ignored. Reading
 //! validates everything before returning; writing is atomic (temporary file, then rename).
 
-use crate::plant::{N_THETA, SPECS, Theta, default_theta};
+use crate::plant::{SPECS, Theta, default_theta};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
@@ -177,7 +177,7 @@ impl Preset {
         let mut prototypes = Vec::with_capacity(file.prototypes.len());
         for (i, p) in file.prototypes.into_iter().enumerate() {
             let mut theta = default_theta();
-            for (k, spec) in SPECS.iter().enumerate().take(N_THETA) {
+            for (k, spec) in SPECS.iter().enumerate() {
                 if let Some(&v) = p.theta.get(spec.id) {
                     if !v.is_finite() {
                         return Err(malformed(format!(

@@ -44,11 +44,6 @@ pub trait Real:
     fn sqrt(self) -> Self;
     fn recip(self) -> Self;
 
-    /// Logistic sigmoid 1 / (1 + e^-x), the map from learning space to [0, 1].
-    fn sigmoid(self) -> Self {
-        (Self::cst(1.0) + (-self).exp()).recip()
-    }
-
     /// Clamp on the primal value: inside the range the number passes through unchanged (with its
     /// derivatives), outside it becomes the constant bound (derivative zero, as the code runs).
     /// NaN becomes `lo`.
@@ -113,12 +108,5 @@ mod tests {
         assert_eq!((-2.0f32).clamp_val(0.0, 1.0), 0.0);
         assert_eq!(7.0f32.clamp_val(0.0, 1.0), 1.0);
         assert_eq!(f32::NAN.clamp_val(0.0, 1.0), 0.0);
-    }
-
-    #[test]
-    fn sigmoid_is_centred_and_bounded() {
-        approx::assert_abs_diff_eq!(0.0f32.sigmoid(), 0.5, epsilon = 1e-7);
-        assert!(40.0f32.sigmoid() <= 1.0);
-        assert!((-40.0f32).sigmoid() >= 0.0);
     }
 }

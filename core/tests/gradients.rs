@@ -37,8 +37,9 @@ fn loss<T: dar_ddsp_core::Real>(
     (l, out)
 }
 
-fn theta_from_free<T: dar_ddsp_core::Real>(z: &[T; N_THETA]) -> Theta<T> {
-    std::array::from_fn(|k| SPECS[k].from_free(z[k]))
+/// The learner's map from learning space (each θ's knob position, 0–1) to musical units.
+fn theta_from_unit<T: dar_ddsp_core::Real>(z: &[T; N_THETA]) -> Theta<T> {
+    std::array::from_fn(|k| SPECS[k].denormalize(z[k]))
 }
 
 #[test]
@@ -46,11 +47,11 @@ fn every_partial_matches_central_differences() {
     let mut rng = Rng(0x5eed_1234_abcd_0001);
     for trial in 0..4 {
         // Random patches away from the range ends, in learning space.
-        let z: [f64; N_THETA] = std::array::from_fn(|_| -1.5 + 3.0 * rng.next());
+        let z: [f64; N_THETA] = std::array::from_fn(|_| 0.15 + 0.7 * rng.next());
         let weights: Vec<f64> = (0..LEN).map(|_| 2.0 * rng.next() - 1.0).collect();
 
         let zd: [Grad; N_THETA] = std::array::from_fn(|k| Grad::variable(z[k], k));
-        let (l, _) = loss(&theta_from_free(&zd), &weights, |y: Grad| y.v);
+        let (l, _) = loss(&theta_from_unit(&zd), &weights, |y: Grad| y.v);
 
         let h = 1e-6;
         let fd: Vec<f64> = (0..N_THETA)
@@ -59,7 +60,7 @@ fn every_partial_matches_central_differences() {
                     let zk: [Num; N_THETA] = std::array::from_fn(|j| {
                         Num::constant(if j == k { z[j] + dz } else { z[j] })
                     });
-                    loss(&theta_from_free(&zk), &weights, |y: Num| y.v).0.v
+                    loss(&theta_from_unit(&zk), &weights, |y: Num| y.v).0.v
                 };
                 (at(h) - at(-h)) / (2.0 * h)
             })
@@ -110,15 +111,15 @@ fn spectral_loss_gradient_in_theta_matches_central_differences() {
     // ∂L/∂θ = (∂L/∂y)·(∂y/∂θ): the loss's adjoint chained with the plant's dual Jacobian.
     let mut rng = Rng(0x00c0_ffee_0000_0003);
     let weights = vec![0.0; LEN];
-    let target_z: [Num; N_THETA] = std::array::from_fn(|_| Num::constant(-1.0 + 2.0 * rng.next()));
-    let (_, target) = loss(&theta_from_free(&target_z), &weights, |y: Num| y.v);
+    let target_z: [Num; N_THETA] = std::array::from_fn(|_| Num::constant(0.2 + 0.6 * rng.next()));
+    let (_, target) = loss(&theta_from_unit(&target_z), &weights, |y: Num| y.v);
     let target: Vec<f64> = target.iter().map(|y| y.v).collect();
     let mut mr = MrStftLoss::<f64>::new(&[128, 512, 2048]);
     let spectra = mr.prepare(&target);
 
-    let z: [f64; N_THETA] = std::array::from_fn(|_| -1.0 + 2.0 * rng.next());
+    let z: [f64; N_THETA] = std::array::from_fn(|_| 0.2 + 0.6 * rng.next());
     let zd: [Grad; N_THETA] = std::array::from_fn(|k| Grad::variable(z[k], k));
-    let (_, y) = loss(&theta_from_free(&zd), &weights, |y: Grad| y.v);
+    let (_, y) = loss(&theta_from_unit(&zd), &weights, |y: Grad| y.v);
     let values: Vec<f64> = y.iter().map(|s| s.v).collect();
     let mut dl_dy = vec![0.0; LEN];
     let l0 = mr.evaluate(&values, &spectra, Some(&mut dl_dy));
@@ -133,7 +134,7 @@ fn spectral_loss_gradient_in_theta_matches_central_differences() {
             let mut at = |dz: f64| {
                 let zk: [Num; N_THETA] =
                     std::array::from_fn(|j| Num::constant(if j == k { z[j] + dz } else { z[j] }));
-                let (_, y) = loss(&theta_from_free(&zk), &weights, |y: Num| y.v);
+                let (_, y) = loss(&theta_from_unit(&zk), &weights, |y: Num| y.v);
                 let v: Vec<f64> = y.iter().map(|s| s.v).collect();
                 mr.evaluate(&v, &spectra, None)
             };

@@ -1,8 +1,8 @@
 //! θ: the plant's parameters, their stable ids, musical ranges and the learning-space map.
 //!
 //! One table ([`SPECS`]) serves the plugin (parameter ids, ranges, units), the presets (θ saved
-//! as named values) and the learner (an unconstrained value per θ mapped through a sigmoid onto
-//! the musical range, log-spaced for times and frequencies).
+//! as named values) and the learner (each θ's knob position 0–1, [`ThetaSpec::normalize`], mapped
+//! onto the musical range, log-spaced for times and frequencies).
 
 use crate::real::Real;
 
@@ -156,20 +156,6 @@ impl ThetaSpec {
         }
     }
 
-    /// Maps an unconstrained learning-space value onto the range (sigmoid, then
-    /// [`Self::denormalize`]): every real number is a valid patch, so the optimizer needs no
-    /// projection step.
-    pub fn from_free<T: Real>(&self, z: T) -> T {
-        self.denormalize(z.sigmoid())
-    }
-
-    /// The learning-space value of a musical value; the inverse of [`Self::from_free`]
-    /// (the range's ends map to ±9.2, a sigmoid of 1e-4 from the bound).
-    pub fn to_free(&self, value: f32) -> f32 {
-        let u = self.normalize(value).clamp(1e-4, 1.0 - 1e-4);
-        (u / (1.0 - u)).ln()
-    }
-
     /// Clamps into the range; NaN becomes the default, so a bad host value can never reach DSP.
     pub fn sanitize(&self, value: f32) -> f32 {
         if value.is_nan() {
@@ -266,14 +252,6 @@ mod tests {
             let v = s.denormalize(u);
             prop_assert!(v >= s.min * 0.9999 && v <= s.max * 1.0001);
             prop_assert!((s.normalize(v) - u).abs() < 1e-4);
-        }
-
-        #[test]
-        fn free_space_round_trips(i in 0usize..N_THETA, u in 0.001f32..0.999) {
-            let s = &SPECS[i];
-            let v = s.denormalize(u);
-            let back = s.from_free(s.to_free(v));
-            prop_assert!((s.normalize(back) - u).abs() < 1e-3);
         }
     }
 }
