@@ -6,6 +6,8 @@
 //!   and the built bundles in real hosts (a CLAP host on clack-host; dawdreamer and pedalboard
 //!   for VST3, in a Python virtual environment this task creates).
 //! - `cargo xtask setup` — only the system packages and the Python environment.
+//! - `cargo xtask train-encoder` — retrain the timbre encoder with its shipped seed and settings
+//!   and rewrite `core/assets/encoder.json` (the same bytes on the same toolchain).
 //! - anything else (`bundle …`) goes to nice-plug-xtask.
 
 use anyhow::{Context, Result, bail};
@@ -43,13 +45,32 @@ const PY_PACKAGES: &[&str] = &[
 fn main() -> Result<()> {
     let mut args = std::env::args().skip(1);
     let Some(command) = args.next() else {
-        bail!("usage: cargo xtask <install | test | setup | bundle ...>");
+        bail!("usage: cargo xtask <install | test | setup | train-encoder | bundle ...>");
     };
     nice_plug_xtask::chdir_workspace_root()?;
     let root = std::env::current_dir()?;
     match command.as_str() {
         "install" => install(&root),
         "test" => test(&root),
+        "train-encoder" => {
+            let status = Command::new("cargo")
+                .args([
+                    "run",
+                    "--release",
+                    "-p",
+                    "dar-ddsp-cli",
+                    "--",
+                    "train-encoder",
+                ])
+                .args(["--out", "core/assets/encoder.json"])
+                .args(args)
+                .status()
+                .context("cannot run cargo")?;
+            if !status.success() {
+                bail!("training the encoder failed");
+            }
+            Ok(())
+        }
         "setup" => {
             install_system_packages()?;
             python_env(&root).map(|_| ())

@@ -20,16 +20,16 @@ use std::time::Instant;
 const MATCH_SCALE_DB: f32 = 20.0;
 
 /// A recording with its analysis, ready to learn from.
-struct Source {
+pub(crate) struct Source {
     /// Its file name, for the preset and messages.
-    name: String,
+    pub name: String,
     /// The audio.
-    rec: Recording,
+    pub rec: Recording,
     /// Its notes.
-    analysis: Analysis,
+    pub analysis: Analysis,
 }
 
-fn load(path: &Path) -> Result<Source> {
+pub(crate) fn load(path: &Path) -> Result<Source> {
     let rec = read_wav(path)?;
     let analysis = analyze(&rec.samples, &AnalysisConfig::new(rec.sample_rate));
     if analysis.notes.is_empty() {
@@ -56,7 +56,7 @@ fn load(path: &Path) -> Result<Source> {
 }
 
 /// Spectral distance between a recording and θ playing its notes at its loudness.
-fn distance(theta: &Theta<f32>, s: &Source) -> f32 {
+pub(crate) fn distance(theta: &Theta<f32>, s: &Source) -> f32 {
     let mut events = events_of(&s.analysis);
     let sr = s.rec.sample_rate;
     match_velocities(theta, &mut events, &s.rec.samples, sr);
@@ -211,22 +211,7 @@ pub fn learn(
 
 /// The `eval` command: prints a Markdown table.
 pub fn eval(wavs: &[PathBuf], budget: Budget, seed: u64) -> Result<()> {
-    let wavs: Vec<PathBuf> = if wavs.is_empty() {
-        let dir = Path::new("../shared/eval/instruments");
-        let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
-            .map_err(|e| anyhow::anyhow!("{}: {e}; name the WAV files instead", dir.display()))?
-            .flatten()
-            .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|x| x.eq_ignore_ascii_case("wav")))
-            .collect();
-        found.sort();
-        found
-    } else {
-        wavs.to_vec()
-    };
-    if wavs.is_empty() {
-        bail!("no WAV files to evaluate");
-    }
+    let wavs = eval_files(wavs)?;
     let per = match (budget.steps, budget.seconds) {
         (Some(n), _) => format!("{n} gradient steps"),
         (None, Some(s)) => format!("{s} s"),
@@ -284,4 +269,25 @@ pub fn eval(wavs: &[PathBuf], budget: Budget, seed: u64) -> Result<()> {
         m[0], m[1], m[2], m[3]
     );
     Ok(())
+}
+
+/// The named WAVs, or every WAV in `../shared/eval/instruments` in name order.
+pub(crate) fn eval_files(wavs: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    let wavs: Vec<PathBuf> = if wavs.is_empty() {
+        let dir = Path::new("../shared/eval/instruments");
+        let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
+            .map_err(|e| anyhow::anyhow!("{}: {e}; name the WAV files instead", dir.display()))?
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x.eq_ignore_ascii_case("wav")))
+            .collect();
+        found.sort();
+        found
+    } else {
+        wavs.to_vec()
+    };
+    if wavs.is_empty() {
+        bail!("no WAV files to evaluate");
+    }
+    Ok(wavs)
 }

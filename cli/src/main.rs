@@ -4,7 +4,9 @@
 //! output file is ever left half written (WAVs and presets are written atomically).
 
 mod audio;
+mod continual;
 mod learn;
+mod train;
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
@@ -92,6 +94,40 @@ enum Command {
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
+    /// Stream recordings one after another through the full learner (encoder, Fuzzy ART,
+    /// search) and print prototypes, clustering and forgetting beside a one-patch baseline.
+    Continual {
+        /// Recordings, in order; default: every WAV in ../shared/eval/instruments.
+        wavs: Vec<PathBuf>,
+        /// Vigilance ρ (0–1).
+        #[arg(long, default_value_t = dar_ddsp_core::art::DEFAULT_VIGILANCE)]
+        vigilance: f32,
+        /// λ_ART, the weight of the resonance regularizer.
+        #[arg(long, default_value_t = 0.5)]
+        resonance: f32,
+        /// Gradient steps per prototype and recording.
+        #[arg(long, default_value_t = 150.0)]
+        budget_steps: f32,
+        /// Seed of the searches.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+    /// Train the timbre encoder on plant renders and write its weights (the shipped weights are
+    /// `core/assets/encoder.json`, made with the defaults).
+    TrainEncoder {
+        /// Where to write the weights JSON.
+        #[arg(long)]
+        out: PathBuf,
+        /// Seed of the training set and the initial weights.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Adam steps.
+        #[arg(long, default_value_t = 4_000)]
+        steps: usize,
+        /// Random patches rendered.
+        #[arg(long, default_value_t = 3_000)]
+        patches: usize,
+    },
 }
 
 fn main() {
@@ -129,6 +165,29 @@ fn main() {
             budget_steps,
             seed,
         } => learn::budget(budget_seconds, budget_steps).and_then(|b| learn::eval(&wavs, b, seed)),
+        Command::Continual {
+            wavs,
+            vigilance,
+            resonance,
+            budget_steps,
+            seed,
+        } => learn::budget(10.0, Some(budget_steps)).and_then(|budget| {
+            continual::continual(
+                &wavs,
+                &continual::Settings {
+                    vigilance,
+                    budget,
+                    resonance,
+                    seed,
+                },
+            )
+        }),
+        Command::TrainEncoder {
+            out,
+            seed,
+            steps,
+            patches,
+        } => train::train_encoder(&out, seed, steps, patches),
     };
     if let Err(e) = result {
         eprintln!("dar-ddsp: {e:#}");

@@ -1,9 +1,9 @@
 //! One gradient step of the learner: a dual-number render of an 8192-sample window with a
-//! partial for every θ, the multi-resolution STFT loss and its gradient, chained to ∂L/∂θ.
+//! partial for every θ, the multi-resolution STFT loss (with its log-mel term) and its gradient, chained to ∂L/∂θ.
 //! Target (issue 3): ≤ 2 ms.
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use dar_ddsp_core::loss::{DEFAULT_SIZES, MrStftLoss, chain_to_inputs};
+use dar_ddsp_core::loss::{DEFAULT_SIZES, MelTerm, MrStftLoss, chain_to_inputs};
 use dar_ddsp_core::plant::{N_THETA, P, SPECS, Synth, default_theta};
 use dar_ddsp_core::{Dual, Real};
 use std::hint::black_box;
@@ -27,7 +27,9 @@ fn gradient_step(c: &mut Criterion) {
     render(&target_d, &mut target);
     let target: Vec<f32> = target.iter().map(|s| s.v).collect();
 
-    let mut loss = MrStftLoss::<f32>::new(&DEFAULT_SIZES);
+    // As the learner builds it: with the log-mel term.
+    let mel = MelTerm::yardstick(48_000.0, 1.0);
+    let mut loss = MrStftLoss::<f32>::with_mel(&DEFAULT_SIZES, Some(mel));
     let spectra = loss.prepare(&target);
     let z: [f32; N_THETA] = std::array::from_fn(|k| SPECS[k].normalize(SPECS[k].default));
     let mut y = vec![G::default(); WINDOW];

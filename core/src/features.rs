@@ -18,11 +18,60 @@ fn mel_to_hz(m: f32) -> f32 {
 
 /// One triangular mel filter: its first FFT bin and weights.
 #[derive(Debug, Clone)]
-struct MelBand {
+pub struct MelBand {
     /// FFT bin of the first weight.
-    start: usize,
+    pub start: usize,
     /// Weights of bins `start..start + weights.len()`.
-    weights: Vec<f32>,
+    pub weights: Vec<f32>,
+}
+
+/// Triangular filters for `bands` mel bands between `fmin` and `fmax` (limited to Nyquist) over
+/// the `fft_size / 2 + 1` bins of a real FFT at `sample_rate`. Allocates.
+pub fn mel_filterbank(
+    sample_rate: f32,
+    fft_size: usize,
+    bands: usize,
+    fmin: f32,
+    fmax: f32,
+) -> Vec<MelBand> {
+    let n = fft_size;
+    let bin_hz = sample_rate / n as f32;
+    let fmax = fmax.min(sample_rate / 2.0);
+    let (mlo, mhi) = (hz_to_mel(fmin.max(0.0)), hz_to_mel(fmax));
+    let edges: Vec<f32> = (0..bands + 2)
+        .map(|i| mel_to_hz(mlo + (mhi - mlo) * i as f32 / (bands + 1) as f32))
+        .collect();
+    (0..bands)
+        .map(|b| {
+            let (lo, mid, hi) = (edges[b], edges[b + 1], edges[b + 2]);
+            let first = (lo / bin_hz).ceil() as usize;
+            let last = ((hi / bin_hz).floor() as usize).min(n / 2);
+            let mut weights: Vec<f32> = (first..=last.max(first))
+                .map(|k| {
+                    let f = k as f32 * bin_hz;
+                    if f <= mid {
+                        (f - lo) / (mid - lo)
+                    } else {
+                        (hi - f) / (hi - mid)
+                    }
+                })
+                .map(|w| w.clamp(0.0, 1.0))
+                .collect();
+            // A band narrower than one bin still takes its nearest bin, so no band is empty.
+            if weights.iter().all(|&w| w == 0.0) {
+                let k = ((mid / bin_hz).round() as usize).min(n / 2);
+                return MelBand {
+                    start: k,
+                    weights: vec![1.0],
+                };
+            }
+            let start = first;
+            while weights.last() == Some(&0.0) {
+                weights.pop();
+            }
+            MelBand { start, weights }
+        })
+        .collect()
 }
 
 /// The settings of a log-mel analysis.
@@ -73,43 +122,13 @@ impl LogMel {
         let window = (0..n)
             .map(|i| 0.5 - 0.5 * (std::f32::consts::TAU * i as f32 / n as f32).cos())
             .collect();
-        let bin_hz = config.sample_rate / n as f32;
-        let fmax = config.fmax.min(config.sample_rate / 2.0);
-        let (mlo, mhi) = (hz_to_mel(config.fmin.max(0.0)), hz_to_mel(fmax));
-        let edges: Vec<f32> = (0..config.bands + 2)
-            .map(|i| mel_to_hz(mlo + (mhi - mlo) * i as f32 / (config.bands + 1) as f32))
-            .collect();
-        let bands = (0..config.bands)
-            .map(|b| {
-                let (lo, mid, hi) = (edges[b], edges[b + 1], edges[b + 2]);
-                let first = (lo / bin_hz).ceil() as usize;
-                let last = ((hi / bin_hz).floor() as usize).min(n / 2);
-                let mut weights: Vec<f32> = (first..=last.max(first))
-                    .map(|k| {
-                        let f = k as f32 * bin_hz;
-                        if f <= mid {
-                            (f - lo) / (mid - lo)
-                        } else {
-                            (hi - f) / (hi - mid)
-                        }
-                    })
-                    .map(|w| w.clamp(0.0, 1.0))
-                    .collect();
-                // A band narrower than one bin still takes its nearest bin, so no band is empty.
-                if weights.iter().all(|&w| w == 0.0) {
-                    let k = ((mid / bin_hz).round() as usize).min(n / 2);
-                    return MelBand {
-                        start: k,
-                        weights: vec![1.0],
-                    };
-                }
-                let start = first;
-                while weights.last() == Some(&0.0) {
-                    weights.pop();
-                }
-                MelBand { start, weights }
-            })
-            .collect();
+        let bands = mel_filterbank(
+            config.sample_rate,
+            n,
+            config.bands,
+            config.fmin,
+            config.fmax,
+        );
         Self {
             config,
             window,

@@ -10,8 +10,10 @@
 //! already knows, with the worst runs dropped early, spends the budget where it pays.
 
 use crate::analysis::{Analysis, Note};
+use crate::coupling::Attractor;
 use crate::dual::Dual;
-use crate::loss::{DEFAULT_SIZES, MrStftLoss, TargetSpectra, chain_to_inputs};
+use crate::encoder::{Embedding, Encoder};
+use crate::loss::{DEFAULT_SIZES, MelTerm, MrStftLoss, TargetSpectra, chain_to_inputs};
 use crate::optimizer::{Optimizer, OptimizerConfig};
 use crate::plant::voice::KEY_REFERENCE_HZ;
 use crate::plant::{N_THETA, P, SPECS, Theta, Voice, VoiceCoeffs, default_theta};
@@ -44,6 +46,8 @@ pub struct ObjectiveConfig {
     pub max_notes: usize,
     /// FFT sizes of the loss.
     pub fft_sizes: Vec<usize>,
+    /// Weight of the loss's log-mel term (64 bands, 30 Hz–16 kHz, as the yardstick); 0 = none.
+    pub mel_weight: f32,
 }
 
 impl Default for ObjectiveConfig {
@@ -53,6 +57,7 @@ impl Default for ObjectiveConfig {
             warmup: 1_024,
             max_notes: 8,
             fft_sizes: DEFAULT_SIZES.to_vec(),
+            mel_weight: 1.0,
         }
     }
 }
@@ -115,6 +120,8 @@ pub struct Objective {
     values: Vec<f32>,
     /// ∂L/∂sample over one window.
     dl_dy: Vec<f32>,
+    /// The resonance regularizer toward a prototype's box, if coupled.
+    attractor: Option<Attractor>,
 }
 
 /// Most windows scored per note.
@@ -134,7 +141,9 @@ impl Objective {
         let scale = sample_rate / 48_000.0;
         let window = ((config.window as f32 * scale) as usize).max(256);
         let warmup = (config.warmup as f32 * scale) as usize;
-        let mut loss = MrStftLoss::<f32>::new(&config.fft_sizes);
+        let mel =
+            (config.mel_weight > 0.0).then_some(MelTerm::yardstick(sample_rate, config.mel_weight));
+        let mut loss = MrStftLoss::<f32>::with_mel(&config.fft_sizes, mel);
 
         let all: Vec<(&[f32], &Note)> = sources
             .iter()
@@ -206,6 +215,7 @@ impl Objective {
             plain: vec![0.0; slot * WINDOWS_PER_NOTE],
             values: vec![0.0; window],
             dl_dy: vec![0.0; window],
+            attractor: None,
         })
     }
 
@@ -247,7 +257,8 @@ impl Objective {
             }
         }
         self.plain = plain;
-        total / self.window_count as f32
+        let task = total / self.window_count as f32;
+        task + self.attractor.as_mut().map_or(0.0, |a| a.term(theta))
     }
 
     /// The loss at learning-space point `z` (each θ's knob position, 0–1) and its gradient
@@ -288,7 +299,33 @@ impl Objective {
         self.dual = dual;
         let n = self.window_count as f32;
         grad.iter_mut().for_each(|g| *g /= n);
-        (total / n, grad)
+        let mut total = total / n;
+        if let Some(a) = self.attractor.as_mut() {
+            let (term, g) = a.term_and_gradient(&theta);
+            total += term;
+            grad.iter_mut().zip(&g).for_each(|(a, b)| *a += b);
+        }
+        (total, grad)
+    }
+
+    /// Couples the objective to a prototype: adds λ_ART · D(E(plant output), box)² scored on
+    /// the middle note (see [`crate::coupling`]); `None` removes it. Allocates.
+    pub fn set_attractor(&mut self, coupling: Option<(Encoder, (Embedding, Embedding), f32)>) {
+        self.attractor = coupling.and_then(|(encoder, bounds, weight)| {
+            let note = self.notes.get(self.notes.len() / 2)?.spec;
+            Some(Attractor::new(
+                encoder,
+                bounds,
+                weight,
+                note,
+                self.sample_rate,
+            ))
+        });
+    }
+
+    /// The embedding of θ's sound on the coupled note, if coupled and not silent.
+    pub fn attractor_embedding(&mut self, theta: &Theta<f32>) -> Option<Embedding> {
+        self.attractor.as_mut()?.embedding(theta)
     }
 
     /// θ with its output gain set so that velocity 1 plays the loudest recorded note at its

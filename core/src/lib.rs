@@ -3,8 +3,12 @@
 //! No plugin framework and no GUI live here, so everything is testable with `cargo test`.
 
 pub mod analysis;
+pub mod art;
+pub mod continual;
+pub mod coupling;
 pub mod distance;
 pub mod dual;
+pub mod encoder;
 pub mod fastmath;
 pub mod features;
 pub mod learner;
@@ -13,6 +17,7 @@ pub mod optimizer;
 pub mod plant;
 pub mod preset;
 pub mod real;
+pub mod stft;
 
 pub use dual::Dual;
 pub use real::Real;

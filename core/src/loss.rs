@@ -10,10 +10,12 @@
 //! ∂L/∂x_n = w_n · Re Σ_k g_k (X_k/|X_k|) e^{+iφ}, one inverse real FFT per frame. Chained with
 //! the plant's dual-number Jacobian it gives ∂L/∂θ.
 
+use realfft::FftNum;
 use realfft::num_complex::Complex;
 use realfft::num_traits::Float;
-use realfft::{ComplexToReal, FftNum, RealFftPlanner, RealToComplex};
-use std::sync::Arc;
+
+use crate::features::mel_filterbank;
+use crate::stft::{FrameFft, band_power};
 
 /// FFT sizes of the default loss: 512 (10.7 ms at 48 kHz, attacks) to 2048 (43 ms, partials of
 /// low notes). Smaller frames are shorter than a period of low notes, so their magnitudes depend
@@ -27,27 +29,53 @@ pub const DEFAULT_SIZES: [usize; 3] = [512, 1_024, 2_048];
 /// nowhere useful: measured on attack times at 1e-5).
 const LOG_FLOOR: f64 = 1e-4;
 
-/// One FFT size with its plans and buffers.
+/// Added to mel-band powers before the log: the square of [`LOG_FLOOR`], the same −74 dB.
+const MEL_FLOOR: f64 = LOG_FLOOR * LOG_FLOOR;
+
+/// An optional log-mel term: the mean absolute difference of ln mel-band power, the spectrum as
+/// the project's yardstick sees it (DESIGN.md §8). Per-bin log magnitudes weigh every harmonic
+/// and every gap between harmonics alike; bands pool them the way the ear (and the yardstick)
+/// does, so the fit spends itself on the spectral envelope rather than on fine structure.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MelTerm {
+    /// Sample rate of the signals, Hz.
+    pub sample_rate: f32,
+    /// Number of mel bands.
+    pub bands: usize,
+    /// Lowest band edge, Hz.
+    pub fmin: f32,
+    /// Highest band edge, Hz (limited to Nyquist).
+    pub fmax: f32,
+    /// Weight of the term beside the linear and log magnitude terms (1 = the same footing).
+    pub weight: f32,
+}
+
+impl MelTerm {
+    /// The yardstick's bands (64 from 30 Hz to 16 kHz, DESIGN.md §8) at `sample_rate`.
+    pub fn yardstick(sample_rate: f32, weight: f32) -> Self {
+        Self {
+            sample_rate,
+            bands: 64,
+            fmin: 30.0,
+            fmax: 16_000.0,
+            weight,
+        }
+    }
+}
+
+/// One FFT size with its frame transform and mel filters.
 struct Resolution<T: FftNum> {
     /// FFT size, samples.
     size: usize,
     /// Frame hop, samples (size / 2: Hann windows at 50 % overlap sum to a constant, so every
     /// sample weighs the same, at half the cost of 75 % overlap).
     hop: usize,
-    /// Hann window divided by its sum.
-    window: Vec<T>,
-    /// Forward real FFT plan.
-    forward: Arc<dyn RealToComplex<T>>,
-    /// Inverse real FFT plan.
-    inverse: Arc<dyn ComplexToReal<T>>,
-    /// Windowed frame (the forward FFT's input, destroyed by it).
-    frame: Vec<T>,
-    /// Spectrum of the candidate frame.
-    spectrum: Vec<Complex<T>>,
-    /// Time-domain gradient of one frame (the inverse FFT's output).
-    frame_grad: Vec<T>,
-    /// FFT scratch, long enough for both directions.
-    scratch: Vec<Complex<T>>,
+    /// The windowed FFT and its adjoint.
+    fft: FrameFft<T>,
+    /// Mel filters `(first bin, weights)`; empty without a mel term.
+    mel: Vec<(usize, Vec<T>)>,
+    /// ∂(mel term)/∂|X_k|² per bin of the current frame.
+    mel_grad: Vec<T>,
 }
 
 /// Magnitude spectra of a target, per resolution and frame, computed once and compared with
@@ -58,6 +86,8 @@ pub struct TargetSpectra<T> {
     /// `[resolution][frame * bins + bin]` linear magnitudes and their logs (ln(|Y| + floor),
     /// computed once here rather than at every evaluation).
     mags: Vec<Vec<(T, T)>>,
+    /// `[resolution][frame * bands + band]` ln(mel power + floor); empty without a mel term.
+    mel: Vec<Vec<T>>,
 }
 
 impl<T> TargetSpectra<T> {
@@ -76,41 +106,61 @@ impl<T> TargetSpectra<T> {
 pub struct MrStftLoss<T: FftNum> {
     /// The FFT sizes in use.
     resolutions: Vec<Resolution<T>>,
+    /// Weight of the mel term (0 without one).
+    mel_weight: T,
 }
 
 impl<T: FftNum + Float> MrStftLoss<T> {
     /// A loss over the given FFT sizes (each a power of two ≥ 8). Allocates plans and buffers.
     pub fn new(sizes: &[usize]) -> Self {
-        let mut planner = RealFftPlanner::<T>::new();
+        Self::with_mel(sizes, None)
+    }
+
+    /// A loss over the given FFT sizes with an optional log-mel term. Allocates plans, buffers
+    /// and filterbanks.
+    pub fn with_mel(sizes: &[usize], mel: Option<MelTerm>) -> Self {
         let resolutions = sizes
             .iter()
             .filter(|&&n| n >= 8 && n.is_power_of_two())
-            .map(|&size| {
-                let forward = planner.plan_fft_forward(size);
-                let inverse = planner.plan_fft_inverse(size);
-                let scratch_len = forward.get_scratch_len().max(inverse.get_scratch_len());
-                let raw: Vec<f64> = (0..size)
-                    .map(|n| 0.5 - 0.5 * (std::f64::consts::TAU * n as f64 / size as f64).cos())
-                    .collect();
-                let sum: f64 = raw.iter().sum();
-                Resolution {
-                    size,
-                    hop: size / 2,
-                    window: raw.iter().map(|w| cast(w / sum)).collect(),
-                    frame: forward.make_input_vec(),
-                    spectrum: forward.make_output_vec(),
-                    frame_grad: inverse.make_output_vec(),
-                    scratch: vec![Complex::new(T::zero(), T::zero()); scratch_len],
-                    forward,
-                    inverse,
-                }
+            .map(|&size| Resolution {
+                size,
+                hop: size / 2,
+                fft: FrameFft::new(size),
+                mel: mel.map_or_else(Vec::new, |m| {
+                    mel_filterbank(m.sample_rate, size, m.bands, m.fmin, m.fmax)
+                        .into_iter()
+                        .map(|b| (b.start, b.weights.iter().map(|&w| cast(w as f64)).collect()))
+                        .collect()
+                }),
+                mel_grad: vec![T::zero(); size / 2 + 1],
             })
             .collect();
-        Self { resolutions }
+        let mel_weight = mel.map_or_else(T::zero, |m| cast(m.weight.max(0.0) as f64));
+        Self {
+            resolutions,
+            mel_weight,
+        }
     }
 
     /// Analyses a target once. Allocates its spectra.
     pub fn prepare(&mut self, target: &[T]) -> TargetSpectra<T> {
+        let mel_floor: T = cast(MEL_FLOOR);
+        let mel = self
+            .resolutions
+            .iter_mut()
+            .map(|r| {
+                let frames = frame_count(target.len(), r.size, r.hop);
+                let mut m = Vec::with_capacity(frames * r.mel.len());
+                for f in 0..frames {
+                    r.fft.analyse(&target[f * r.hop..f * r.hop + r.size]);
+                    for (start, w) in &r.mel {
+                        let p = band_power(&r.fft.spectrum[*start..], w);
+                        m.push((p + mel_floor).ln());
+                    }
+                }
+                m
+            })
+            .collect();
         let mags = self
             .resolutions
             .iter_mut()
@@ -120,8 +170,8 @@ impl<T: FftNum + Float> MrStftLoss<T> {
                 let mut m = Vec::with_capacity(frames * bins);
                 let floor: T = cast(LOG_FLOOR);
                 for f in 0..frames {
-                    r.spectrum_of(&target[f * r.hop..f * r.hop + r.size]);
-                    m.extend(r.spectrum.iter().map(|c| {
+                    r.fft.analyse(&target[f * r.hop..f * r.hop + r.size]);
+                    m.extend(r.fft.spectrum.iter().map(|c| {
                         let y = magnitude(*c);
                         (y, (y + floor).ln())
                     }));
@@ -132,6 +182,7 @@ impl<T: FftNum + Float> MrStftLoss<T> {
         TargetSpectra {
             len: target.len(),
             mags,
+            mel,
         }
     }
 
@@ -150,9 +201,16 @@ impl<T: FftNum + Float> MrStftLoss<T> {
         }
         let len = candidate.len().min(target.len);
         let log_floor: T = cast(LOG_FLOOR);
+        let mel_floor: T = cast(MEL_FLOOR);
+        let two: T = cast(2.0);
         let mut total = T::zero();
         let mut used = 0usize;
-        for (r, tmags) in self.resolutions.iter_mut().zip(&target.mags) {
+        let per_resolution = self
+            .resolutions
+            .iter_mut()
+            .zip(&target.mags)
+            .zip(&target.mel);
+        for ((r, tmags), tmel) in per_resolution {
             let frames = frame_count(len, r.size, r.hop);
             if frames == 0 {
                 continue;
@@ -161,17 +219,43 @@ impl<T: FftNum + Float> MrStftLoss<T> {
             let bins = r.size / 2 + 1;
             // Mean over frames and bins of both terms.
             let norm = T::one() / cast((frames * bins) as f64);
+            let bands = r.mel.len();
+            // The mel term's mean over bands, put on the bins' footing (the frame sum is later
+            // divided by the bin count).
+            let mel_scale = if bands > 0 {
+                self.mel_weight * cast(bins as f64 / bands as f64)
+            } else {
+                T::zero()
+            };
             let mut sum = T::zero();
             for f in 0..frames {
                 let start = f * r.hop;
-                r.spectrum_of(&candidate[start..start + r.size]);
+                r.fft.analyse(&candidate[start..start + r.size]);
+                if bands > 0 {
+                    r.mel_grad.fill(T::zero());
+                    let tm = &tmel[f * bands..(f + 1) * bands];
+                    let mut mel_sum = T::zero();
+                    for ((first, w), &lq) in r.mel.iter().zip(tm) {
+                        let p = band_power(&r.fft.spectrum[*first..], w);
+                        let lp = (p + mel_floor).ln();
+                        mel_sum = mel_sum + (lp - lq).abs();
+                        let g = sign(lp - lq) / (p + mel_floor);
+                        for (d, &wk) in r.mel_grad[*first..].iter_mut().zip(w) {
+                            *d = *d + g * wk;
+                        }
+                    }
+                    sum = sum + mel_scale * mel_sum;
+                }
                 let tm = &tmags[f * bins..(f + 1) * bins];
-                for (c, &(y, ly)) in r.spectrum.iter_mut().zip(tm) {
+                let spectrum = r.fft.spectrum.iter_mut().zip(tm).zip(&r.mel_grad);
+                for ((c, &(y, ly)), &dp) in spectrum {
                     let x = magnitude(*c);
                     let lx = (x + log_floor).ln();
                     sum = sum + (x - y).abs() + (lx - ly).abs();
-                    // g = ∂(term)/∂|X|, then G = g·X/|X| in place for the adjoint.
-                    let g = sign(x - y) + sign(lx - ly) / (x + log_floor);
+                    // g = ∂(term)/∂|X| (∂P/∂|X| = 2|X| for the mel term's band powers), then
+                    // G = g·X/|X| in place for the adjoint.
+                    let g =
+                        sign(x - y) + sign(lx - ly) / (x + log_floor) + mel_scale * dp * two * x;
                     *c = if x > T::zero() {
                         *c * (g / x)
                     } else {
@@ -179,7 +263,7 @@ impl<T: FftNum + Float> MrStftLoss<T> {
                     };
                 }
                 if let Some(out) = grad.as_deref_mut() {
-                    r.adjoint_into(&mut out[start..start + r.size], norm);
+                    r.fft.adjoint_into(&mut out[start..start + r.size], norm);
                 }
             }
             total = total + sum * norm;
@@ -192,45 +276,6 @@ impl<T: FftNum + Float> MrStftLoss<T> {
             g.iter_mut().for_each(|v| *v = *v * scale);
         }
         total * scale
-    }
-}
-
-impl<T: FftNum + Float> Resolution<T> {
-    /// Windowed spectrum of `x` (exactly `size` samples) into `self.spectrum`, scaled by the
-    /// window sum (folded into the window).
-    fn spectrum_of(&mut self, x: &[T]) {
-        for ((f, &s), &w) in self.frame.iter_mut().zip(x).zip(&self.window) {
-            *f = s * w;
-        }
-        // Lengths are right by construction, so the FFT cannot fail.
-        let _ = self.forward.process_with_scratch(
-            &mut self.frame,
-            &mut self.spectrum,
-            &mut self.scratch,
-        );
-    }
-
-    /// Adds `scale ·` the time-domain adjoint of `self.spectrum` (holding G_k) to `out`.
-    fn adjoint_into(&mut self, out: &mut [T], scale: T) {
-        // irfft(G') = G'_0 + G'_{N/2}(−1)^n + 2 Re Σ_{0<k<N/2} G'_k e^{iφ}: halving the interior
-        // bins gives Re Σ_{k=0}^{N/2} G_k e^{iφ}, each bin once, as in the loss.
-        let last = self.spectrum.len() - 1;
-        let half: T = cast(0.5);
-        for (k, c) in self.spectrum.iter_mut().enumerate() {
-            if k == 0 || k == last {
-                *c = Complex::new(c.re, T::zero());
-            } else {
-                *c = *c * half;
-            }
-        }
-        let _ = self.inverse.process_with_scratch(
-            &mut self.spectrum,
-            &mut self.frame_grad,
-            &mut self.scratch,
-        );
-        for ((o, &d), &w) in out.iter_mut().zip(&self.frame_grad).zip(&self.window) {
-            *o = *o + d * w * scale;
-        }
     }
 }
 
@@ -336,6 +381,40 @@ mod tests {
             checked += 1;
         }
         assert!(checked > 50);
+    }
+
+    #[test]
+    fn mel_term_gradient_matches_central_differences() {
+        let mel = MelTerm::yardstick(48_000.0, 1.0);
+        let mut with = MrStftLoss::<f64>::with_mel(&[256, 1024], Some(mel));
+        let mut without = MrStftLoss::<f64>::new(&[256, 1024]);
+        let target = tone(2_048, 300.0, 0.4, 7);
+        let x = tone(2_048, 330.0, 0.3, 9);
+        let (tw, to) = (with.prepare(&target), without.prepare(&target));
+        assert_eq!(with.evaluate(&target, &tw, None), 0.0);
+        // The term adds to the loss: it is there and it is not the whole loss.
+        let (lw, lo) = (
+            with.evaluate(&x, &tw, None),
+            without.evaluate(&x, &to, None),
+        );
+        assert!(lw > 1.2 * lo, "with mel {lw}, without {lo}");
+        let mut grad = vec![0.0; x.len()];
+        with.evaluate(&x, &tw, Some(&mut grad));
+        let scale = grad.iter().fold(0.0f64, |m, g| m.max(g.abs()));
+        for n in (0..x.len()).step_by(41) {
+            let h = 1e-7;
+            let mut xp = x.clone();
+            xp[n] += h;
+            let mut xm = x.clone();
+            xm[n] -= h;
+            let fd = (with.evaluate(&xp, &tw, None) - with.evaluate(&xm, &tw, None)) / (2.0 * h);
+            let tol = 1e-3 * fd.abs() + 1e-4 * scale;
+            assert!(
+                (grad[n] - fd).abs() <= tol,
+                "sample {n}: {} vs {fd}",
+                grad[n]
+            );
+        }
     }
 
     #[test]

@@ -1,6 +1,9 @@
 //! The plant never allocates while rendering: every real-time entry point runs under
 //! `assert_no_alloc`, which aborts the process on any allocation in builds with debug assertions.
 
+use dar_ddsp_core::art::{ArtConfig, Memory, code};
+use dar_ddsp_core::encoder::{EMBED_DIM, Encoder};
+use dar_ddsp_core::learner::{NoteEvent, render_performance};
 use dar_ddsp_core::plant::{MAX_VOICES, P, Synth, default_theta};
 use nice_assert_no_alloc::{AllocDisabler, assert_no_alloc};
 use std::hint::black_box;
@@ -31,6 +34,36 @@ fn rendering_and_events_never_allocate() {
         synth.render(&mut buffer[..0]);
     });
     assert!(buffer.iter().all(|x| x.is_finite()));
+}
+
+/// The learner thread's per-context work: embedding (forward and backward to the samples) and
+/// the resonance search, allocation-free after construction.
+#[test]
+fn embedding_and_resonance_search_never_allocate() {
+    let mut encoder = Encoder::shipped(48_000.0).expect("shipped weights");
+    let len = encoder.context_len();
+    let note = NoteEvent {
+        onset: 0,
+        release: len,
+        f0_hz: 220.0,
+        velocity: 0.8,
+    };
+    let audio = render_performance(&default_theta(), &[note], 48_000.0, len);
+    let mut d_x = vec![0.0f32; len];
+    let mut memory = Memory::new(ArtConfig::default());
+    for v in [0.1f32, 0.5, 0.9] {
+        memory.present(&[v; EMBED_DIM], 0.0, true, |_| default_theta());
+    }
+    let mut found = None;
+    assert_no_alloc(|| {
+        let h = encoder.embed(&audio).unwrap_or([0.5; EMBED_DIM]);
+        encoder.embed_backward(&audio, &[0.1; EMBED_DIM], &mut d_x);
+        found = memory.search(&code(&h)).1;
+        // A resonating presentation learns in place.
+        memory.present(&[0.5; EMBED_DIM], 1.0, true, |_| default_theta());
+    });
+    assert!(found.is_some());
+    assert!(d_x.iter().all(|v| v.is_finite()));
 }
 
 /// Run only as a child of [`allocation_is_detected`].

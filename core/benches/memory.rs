@@ -1,0 +1,50 @@
+//! The resonance half: one embedding (context features + encoder) and one Fuzzy ART resonance
+//! search over 256 prototypes. Targets (issue 4): ≤ 100 µs and ≤ 20 µs.
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use dar_ddsp_core::art::{ArtConfig, Memory, code};
+use dar_ddsp_core::encoder::{EMBED_DIM, Embedding, Encoder};
+use dar_ddsp_core::learner::{NoteEvent, render_performance};
+use dar_ddsp_core::plant::default_theta;
+use std::hint::black_box;
+
+fn embedding(c: &mut Criterion) {
+    let mut encoder = Encoder::shipped(48_000.0).expect("shipped weights");
+    let len = encoder.context_len();
+    let note = NoteEvent {
+        onset: 0,
+        release: len,
+        f0_hz: 220.0,
+        velocity: 0.8,
+    };
+    let audio = render_performance(&default_theta(), &[note], 48_000.0, len);
+    c.bench_function("embedding (features + encoder)", |b| {
+        b.iter(|| black_box(encoder.embed(black_box(&audio))))
+    });
+}
+
+fn resonance_search(c: &mut Criterion) {
+    let mut memory = Memory::new(ArtConfig {
+        vigilance: 0.999,
+        capacity: 256,
+        ..ArtConfig::default()
+    });
+    let mut rng = 12_345u64;
+    let mut next = || {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        (rng >> 40) as f32 / (1u64 << 24) as f32
+    };
+    while memory.prototypes().len() < 256 {
+        let h: Embedding = std::array::from_fn(|_| next());
+        memory.present(&h, 0.0, true, |_| default_theta());
+    }
+    let probe = code(&[0.5; EMBED_DIM]);
+    c.bench_function("ART resonance search, 256 prototypes", |b| {
+        b.iter(|| black_box(memory.search(black_box(&probe))))
+    });
+}
+
+criterion_group!(benches, embedding, resonance_search);
+criterion_main!(benches);

@@ -1,0 +1,397 @@
+//! Training E: a contrastive objective on plant renders (DESIGN.md §4).
+//!
+//! Each patch θ (random over the knob box, or an archetype nudged) is rendered as held notes at
+//! several random pitches and velocities, with the context starting at a random point of the
+//! first 50 ms. In a batch, two renders of one patch are a positive pair and renders of other
+//! patches are negatives. With D the mean absolute difference per dimension (the Fuzzy ART
+//! match of a one-point category is exactly 1 − D), the loss is
+//! mean D(a_i, p_i)² + mean_{i≠j} max(0, m − D(a_i, p_j))²: one timbre at any note collapses to
+//! one point, and different timbres sit at least m apart, well outside the vigilance test of
+//! the default ρ = 0.8 (D ≤ 0.2). Training is single-threaded and seeded, so the same command
+//! gives the same weights.
+
+use super::front::{Front, INPUT};
+use super::mlp::{self, Dense, Trace};
+use super::{EMBED_DIM, EncoderWeights, FORMAT, HIDDEN, VERSION};
+use crate::learner::{NoteEvent, archetypes, render_performance};
+use crate::plant::{SPECS, Theta};
+
+/// Settings of a training run.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TrainConfig {
+    /// Seed of every random choice.
+    pub seed: u64,
+    /// Patches rendered (the last tenth is held out for validation).
+    pub patches: usize,
+    /// Renders (pitch, velocity, offset) per patch.
+    pub views: usize,
+    /// Adam steps.
+    pub steps: usize,
+    /// Patches per batch.
+    pub batch: usize,
+    /// Peak learning rate (cosine decay to a tenth).
+    pub learning_rate: f32,
+    /// Margin m between different timbres, mean absolute difference per dimension.
+    pub margin: f32,
+    /// Sample rate of the renders, Hz.
+    pub sample_rate: f32,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        Self {
+            seed: 1,
+            patches: 3_000,
+            views: 4,
+            steps: 4_000,
+            batch: 64,
+            learning_rate: 2e-3,
+            margin: 0.4,
+            sample_rate: 48_000.0,
+        }
+    }
+}
+
+/// What training reports as it goes and at the end.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct TrainReport {
+    /// Step reached.
+    pub step: usize,
+    /// Training loss of the last batch.
+    pub loss: f32,
+    /// Held-out: mean D between two renders of one patch.
+    pub positive: f32,
+    /// Held-out: mean D between renders of different patches.
+    pub negative: f32,
+    /// Held-out: share of (anchor, other patch) pairs where the anchor's own other render is
+    /// nearer.
+    pub triplet_accuracy: f32,
+}
+
+/// A small xorshift generator: seeded, portable, reproducible.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> f32 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        (self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 40) as f32 / (1u32 << 24) as f32
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        ((self.next() * n as f32) as usize).min(n.saturating_sub(1))
+    }
+}
+
+/// A training patch: uniform over the knob box, or (one in four) an archetype nudged by up to
+/// ±15 % of each knob's travel, so musical regions are well covered.
+fn patch(rng: &mut Rng, archetypes: &[Theta<f32>]) -> Theta<f32> {
+    if rng.next() < 0.25 && !archetypes.is_empty() {
+        let a = archetypes[rng.below(archetypes.len())];
+        std::array::from_fn(|k| {
+            let z = SPECS[k].normalize(a[k]) + 0.3 * (rng.next() - 0.5);
+            SPECS[k].denormalize(z.clamp(0.0, 1.0))
+        })
+    } else {
+        std::array::from_fn(|k| SPECS[k].denormalize(rng.next()))
+    }
+}
+
+/// A fixed "body": peaking filters (RBJ cookbook) at random centres, gains and widths, the
+/// same for every note of a patch. Real instruments have resonances that do not move with the
+/// note (a pipe's mouth, a bore, a body); the plant's filter mostly does, so without these
+/// the encoder would learn that a moving spectral envelope is one timbre and a fixed one is not.
+struct Body {
+    /// Per section: `[b0, b1, b2, a1, a2]`, normalised.
+    sections: Vec<[f32; 5]>,
+}
+
+impl Body {
+    fn random(rng: &mut Rng, sample_rate: f32) -> Self {
+        let count = rng.below(4);
+        let sections = (0..count)
+            .map(|_| {
+                let f = 200.0 * 25f32.powf(rng.next());
+                let gain_db = 24.0 * (rng.next() - 0.5);
+                let q = 0.7 + 2.3 * rng.next();
+                let a = 10f32.powf(gain_db / 40.0);
+                let w = std::f32::consts::TAU * f.min(0.45 * sample_rate) / sample_rate;
+                let alpha = w.sin() / (2.0 * q);
+                let a0 = 1.0 + alpha / a;
+                [
+                    (1.0 + alpha * a) / a0,
+                    -2.0 * w.cos() / a0,
+                    (1.0 - alpha * a) / a0,
+                    -2.0 * w.cos() / a0,
+                    (1.0 - alpha / a) / a0,
+                ]
+            })
+            .collect();
+        Self { sections }
+    }
+
+    fn apply(&self, x: &mut [f32]) {
+        for c in &self.sections {
+            let (mut x1, mut x2, mut y1, mut y2) = (0.0, 0.0, 0.0, 0.0);
+            for v in x.iter_mut() {
+                let y = c[0] * *v + c[1] * x1 + c[2] * x2 - c[3] * y1 - c[4] * y2;
+                (x2, x1, y2, y1) = (x1, *v, y1, y);
+                *v = y;
+            }
+        }
+    }
+}
+
+/// Renders the training set: `patches × views` feature vectors (`None` where the render was
+/// silent). Allocates.
+pub fn render_set(
+    config: &TrainConfig,
+    mut progress: impl FnMut(usize),
+) -> Vec<Option<[f32; INPUT]>> {
+    let mut rng = Rng(config.seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
+    let arch = archetypes();
+    let sr = config.sample_rate;
+    let mut front = Front::new(sr);
+    let jitter = (0.05 * sr) as usize;
+    let len = front.context_len() + jitter;
+    let mut set = Vec::with_capacity(config.patches * config.views);
+    for p in 0..config.patches {
+        let theta = patch(&mut rng, &arch);
+        let body = Body::random(&mut rng, sr);
+        for _ in 0..config.views {
+            let note = 36.0 + 48.0 * rng.next();
+            let event = NoteEvent {
+                onset: 0,
+                release: len,
+                f0_hz: 440.0 * 2f32.powf((note - 69.0) / 12.0),
+                velocity: 0.5 + 0.5 * rng.next(),
+            };
+            let mut audio = render_performance(&theta, &[event], sr, len);
+            body.apply(&mut audio);
+            let start = rng.below(jitter);
+            let mut f = [0.0; INPUT];
+            set.push(front.compute(&audio[start..], &mut f).map(|_| f));
+        }
+        progress(p + 1);
+    }
+    set
+}
+
+/// Mean absolute difference per dimension.
+fn distance(a: &[f32], b: &[f32]) -> f32 {
+    a.iter().zip(b).map(|(x, y)| (x - y).abs()).sum::<f32>() / EMBED_DIM as f32
+}
+
+/// Trains the encoder on a rendered set. `progress` sees every 100th step. Allocates.
+pub fn train(
+    config: &TrainConfig,
+    set: &[Option<[f32; INPUT]>],
+    mut progress: impl FnMut(&TrainReport),
+) -> (EncoderWeights, TrainReport) {
+    let views = config.views.max(2);
+    let mut rng = Rng(config.seed.wrapping_mul(0xD1B5_4A32_D192_ED03) | 1);
+    // Patches with at least two audible renders, split train / held out.
+    let usable: Vec<Vec<[f32; INPUT]>> = set
+        .chunks(views)
+        .map(|c| c.iter().flatten().copied().collect::<Vec<_>>())
+        .filter(|v| v.len() >= 2)
+        .collect();
+    let held = (usable.len() / 10).max(2).min(usable.len() / 2);
+    let (valid, trainset) = usable.split_at(held);
+
+    // Input normalisation from the training features.
+    let count = trainset.iter().map(Vec::len).sum::<usize>().max(1) as f32;
+    let mut mean = vec![0.0f32; INPUT];
+    for f in trainset.iter().flatten() {
+        mean.iter_mut().zip(f).for_each(|(m, v)| *m += v / count);
+    }
+    let mut var = vec![0.0f32; INPUT];
+    for f in trainset.iter().flatten() {
+        var.iter_mut()
+            .zip(f)
+            .zip(&mean)
+            .for_each(|((s, v), m)| *s += (v - m).powi(2) / count);
+    }
+    let scale: Vec<f32> = var.iter().map(|v| 1.0 / (v.sqrt() + 1e-3)).collect();
+
+    let mut uniform = || rng.next();
+    let layers = vec![
+        Dense::init(INPUT, HIDDEN, &mut uniform),
+        Dense::init(HIDDEN, HIDDEN, &mut uniform),
+        Dense::init(HIDDEN, EMBED_DIM, &mut uniform),
+    ];
+    let mut weights = EncoderWeights {
+        format: FORMAT.into(),
+        version: VERSION,
+        seed: config.seed,
+        steps: config.steps,
+        input_mean: mean,
+        input_scale: scale,
+        layers,
+    };
+    let zeros = |w: &EncoderWeights| -> Vec<Dense> {
+        w.layers
+            .iter()
+            .map(|l| Dense {
+                w: vec![0.0; l.w.len()],
+                b: vec![0.0; l.b.len()],
+                ..*l
+            })
+            .collect()
+    };
+    let (mut grads, mut m1, mut m2) = (zeros(&weights), zeros(&weights), zeros(&weights));
+    let batch = config.batch.clamp(2, trainset.len().max(2));
+    let mut traces: Vec<Trace> = (0..2 * batch)
+        .map(|_| Trace::new(INPUT, &weights.layers))
+        .collect();
+    let mut d_out = vec![[0.0f32; EMBED_DIM]; 2 * batch];
+    let mut report = TrainReport::default();
+
+    for step in 0..config.steps {
+        if trainset.len() < 2 {
+            break;
+        }
+        // Forward: anchors in traces[0..batch], positives in traces[batch..].
+        for i in 0..batch {
+            let renders = &trainset[rng.below(trainset.len())];
+            let a = rng.below(renders.len());
+            let p = (a + 1 + rng.below(renders.len() - 1)) % renders.len();
+            for (slot, f) in [(i, &renders[a]), (batch + i, &renders[p])] {
+                normalise(&weights, f, &mut traces[slot].input);
+                mlp::forward(&weights.layers, &mut traces[slot]);
+            }
+        }
+        let out = |t: &Trace| t.layers.last().cloned().unwrap_or_default();
+        let embeds: Vec<Vec<f32>> = traces.iter().map(out).collect();
+        // Loss and ∂loss/∂embedding.
+        d_out.iter_mut().for_each(|d| d.fill(0.0));
+        let mut loss = 0.0;
+        let (pos_w, neg_w) = (1.0 / batch as f32, 1.0 / (batch * (batch - 1)) as f32);
+        for i in 0..batch {
+            for j in 0..batch {
+                let (a, b) = (&embeds[i], &embeds[batch + j]);
+                let d = distance(a, b);
+                let (value, slope) = if i == j {
+                    (pos_w * d * d, pos_w * 2.0 * d)
+                } else if d < config.margin {
+                    let gap = config.margin - d;
+                    (neg_w * gap * gap, -neg_w * 2.0 * gap)
+                } else {
+                    continue;
+                };
+                loss += value;
+                for k in 0..EMBED_DIM {
+                    let s = slope * sign(a[k] - b[k]) / EMBED_DIM as f32;
+                    d_out[i][k] += s;
+                    d_out[batch + j][k] -= s;
+                }
+            }
+        }
+        // Backward and an Adam step with cosine decay.
+        for g in grads.iter_mut() {
+            g.w.fill(0.0);
+            g.b.fill(0.0);
+        }
+        for (t, d) in traces.iter_mut().zip(&d_out) {
+            mlp::backward(&weights.layers, t, d, Some(&mut grads), None);
+        }
+        let progress_share = step as f32 / config.steps.max(1) as f32;
+        let lr = config.learning_rate
+            * (0.1 + 0.9 * 0.5 * (1.0 + (std::f32::consts::PI * progress_share).cos()));
+        adam(&mut weights.layers, &grads, &mut m1, &mut m2, lr, step + 1);
+        report.step = step + 1;
+        report.loss = loss;
+        if (step + 1) % 100 == 0 || step + 1 == config.steps {
+            let (p, n, acc) = validate(&weights, valid);
+            report.positive = p;
+            report.negative = n;
+            report.triplet_accuracy = acc;
+            progress(&report);
+        }
+    }
+    let (p, n, acc) = validate(&weights, valid);
+    report.positive = p;
+    report.negative = n;
+    report.triplet_accuracy = acc;
+    (weights, report)
+}
+
+fn normalise(w: &EncoderWeights, f: &[f32; INPUT], input: &mut [f32]) {
+    for (((x, &v), &m), &s) in input
+        .iter_mut()
+        .zip(f)
+        .zip(&w.input_mean)
+        .zip(&w.input_scale)
+    {
+        *x = (v - m) * s;
+    }
+}
+
+fn sign(x: f32) -> f32 {
+    if x > 0.0 {
+        1.0
+    } else if x < 0.0 {
+        -1.0
+    } else {
+        0.0
+    }
+}
+
+/// Held-out mean positive and negative distances and triplet accuracy (first two renders of
+/// each patch).
+fn validate(w: &EncoderWeights, valid: &[Vec<[f32; INPUT]>]) -> (f32, f32, f32) {
+    let mut trace = Trace::new(INPUT, &w.layers);
+    let mut embed = |f: &[f32; INPUT]| {
+        normalise(w, f, &mut trace.input);
+        mlp::forward(&w.layers, &mut trace);
+        trace.layers.last().cloned().unwrap_or_default()
+    };
+    let pairs: Vec<(Vec<f32>, Vec<f32>)> =
+        valid.iter().map(|v| (embed(&v[0]), embed(&v[1]))).collect();
+    let n = pairs.len();
+    let (mut pos, mut neg, mut right, mut total) = (0.0, 0.0, 0usize, 0usize);
+    for i in 0..n {
+        let dp = distance(&pairs[i].0, &pairs[i].1);
+        pos += dp / n as f32;
+        for (j, other) in pairs.iter().enumerate() {
+            if i != j {
+                let dn = distance(&pairs[i].0, &other.1);
+                neg += dn / (n * (n - 1)) as f32;
+                right += usize::from(dp < dn);
+                total += 1;
+            }
+        }
+    }
+    (pos, neg, right as f32 / total.max(1) as f32)
+}
+
+/// One Adam step (β₁ 0.9, β₂ 0.999) on every layer.
+fn adam(
+    layers: &mut [Dense],
+    grads: &[Dense],
+    m1: &mut [Dense],
+    m2: &mut [Dense],
+    lr: f32,
+    t: usize,
+) {
+    let (b1, b2) = (0.9f32, 0.999f32);
+    let c1 = 1.0 - b1.powi(t as i32);
+    let c2 = 1.0 - b2.powi(t as i32);
+    for (((l, g), a), v) in layers
+        .iter_mut()
+        .zip(grads)
+        .zip(m1.iter_mut())
+        .zip(m2.iter_mut())
+    {
+        let params = l.w.iter_mut().chain(l.b.iter_mut());
+        let gs = g.w.iter().chain(&g.b);
+        let firsts = a.w.iter_mut().chain(a.b.iter_mut());
+        let seconds = v.w.iter_mut().chain(v.b.iter_mut());
+        for (((p, &gk), mk), vk) in params.zip(gs).zip(firsts).zip(seconds) {
+            *mk = b1 * *mk + (1.0 - b1) * gk;
+            *vk = b2 * *vk + (1.0 - b2) * gk * gk;
+            *p -= lr * (*mk / c1) / ((*vk / c2).sqrt() + 1e-8);
+        }
+    }
+}
