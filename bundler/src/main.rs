@@ -141,11 +141,28 @@ fn test(root: &Path) -> Result<()> {
     run(Command::new("cargo")
         .args(["test", "-p", "dar-ddsp-tests", "--test", "clap_host"])
         .env("DAR_DDSP_CLAP", release_dir.join(format!("{BUNDLE}.clap"))))?;
+    // Learning from recordings through the host, on the bundle a user installs (minutes in a
+    // debug build; the debug run above covers the same code under `assert_process_allocs`
+    // with the ten-minute soak).
+    run(Command::new("cargo")
+        .args([
+            "test",
+            "-p",
+            "dar-ddsp-tests",
+            "--test",
+            "live_clap",
+            "--",
+            "--ignored",
+        ])
+        .env("DAR_DDSP_CLAP", release_dir.join(format!("{BUNDLE}.clap"))))?;
 
+    // The host tests measure with the project's own yardstick through the command line.
+    let cli = root.join("target/debug/dar-ddsp");
     for dir in [&debug_dir, &release_dir] {
         run(Command::new(&python)
             .args(["-m", "pytest", "-q", "tests/hosts"])
-            .env("DAR_DDSP_VST3", dir.join(format!("{BUNDLE}.vst3"))))?;
+            .env("DAR_DDSP_VST3", dir.join(format!("{BUNDLE}.vst3")))
+            .env("DAR_DDSP_CLI", &cli))?;
     }
     println!("cargo xtask test: all checks passed");
     Ok(())

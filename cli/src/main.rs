@@ -112,6 +112,14 @@ enum Command {
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
+    /// Print the spectral distance (DESIGN.md §8, dB) between two aligned recordings at the
+    /// same sample rate (stereo files are mixed to mono).
+    Distance {
+        /// The candidate (scaled to the target's loudness first).
+        candidate: PathBuf,
+        /// The target.
+        target: PathBuf,
+    },
     /// Train the timbre encoder on plant renders and write its weights (the shipped weights are
     /// `core/assets/encoder.json`, made with the defaults).
     TrainEncoder {
@@ -182,6 +190,7 @@ fn main() {
                 },
             )
         }),
+        Command::Distance { candidate, target } => distance(&candidate, &target),
         Command::TrainEncoder {
             out,
             seed,
@@ -193,6 +202,23 @@ fn main() {
         eprintln!("dar-ddsp: {e:#}");
         std::process::exit(1);
     }
+}
+
+/// The `distance` command.
+fn distance(candidate: &std::path::Path, target: &std::path::Path) -> Result<()> {
+    let (c, t) = (audio::read_wav(candidate)?, audio::read_wav(target)?);
+    if c.sample_rate != t.sample_rate {
+        bail!(
+            "{} is at {} Hz and {} at {} Hz: compare recordings at one rate",
+            candidate.display(),
+            c.sample_rate,
+            target.display(),
+            t.sample_rate
+        );
+    }
+    let d = dar_ddsp_core::distance::spectral_distance(&c.samples, &t.samples, c.sample_rate);
+    println!("{d:.3}");
+    Ok(())
 }
 
 /// The `render` command.

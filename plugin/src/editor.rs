@@ -1,6 +1,7 @@
 //! The editor: the plant's knobs, grouped as a musician reads a synth, and a sidechain meter.
 //! The full learning panel (prototypes, vigilance, loss) builds on this.
 
+use crate::learner::Snapshot;
 use crate::params::DarDdspParams;
 use nice_plug::context::gui::GuiContext;
 use nice_plug::editor::dpi::LogicalSize;
@@ -10,6 +11,7 @@ use nice_plug_egui::{
     EguiEditor, EguiEditorState, EguiNiceSettings, Frame, NiceEguiApp, RepaintNotifier,
     create_egui_editor,
 };
+use parking_lot::Mutex;
 use std::sync::Arc;
 
 /// The editor type the plugin exports.
@@ -21,7 +23,11 @@ pub fn default_state() -> Arc<EguiEditorState> {
 }
 
 /// Builds the editor. May allocate (GUI thread, once per plugin instance).
-pub fn create(params: Arc<DarDdspParams>, sidechain_peak: Arc<AtomicF32>) -> Option<Editor> {
+pub fn create(
+    params: Arc<DarDdspParams>,
+    sidechain_peak: Arc<AtomicF32>,
+    snapshot: Arc<Mutex<Snapshot>>,
+) -> Option<Editor> {
     let settings = EguiNiceSettings {
         title: "DAR-DDSP".to_owned(),
         ..Default::default()
@@ -34,6 +40,7 @@ pub fn create(params: Arc<DarDdspParams>, sidechain_peak: Arc<AtomicF32>) -> Opt
         App {
             params,
             sidechain_peak,
+            snapshot,
             gui: None,
         },
     )
@@ -45,6 +52,8 @@ pub struct App {
     params: Arc<DarDdspParams>,
     /// Sidechain peak, linear; written by the audio thread each block.
     sidechain_peak: Arc<AtomicF32>,
+    /// The learner's latest snapshot. Learner writes, editor reads (never the audio thread).
+    snapshot: Arc<Mutex<Snapshot>>,
     /// The host context for setting parameters; arrives in `build()`, dropped on close.
     gui: Option<GuiContext>,
 }
@@ -103,6 +112,36 @@ impl NiceEguiApp for App {
                     .text(format!("{db:.1} dBFS")),
             );
             ui.add(ParamSlider::for_param(&p.sc_listen, &setter));
+            section(
+                ui,
+                "Learning",
+                &[&p.vigilance, &p.learn_rate, &p.resonance, &p.morph],
+                &setter,
+            );
+            ui.add(ParamSlider::for_param(&p.mode, &setter));
+            ui.add(ParamSlider::for_param(&p.proto, &setter));
+            ui.add(ParamSlider::for_param(&p.proto_b, &setter));
+            let s = self.snapshot.lock().clone();
+            ui.label(format!(
+                "{} prototypes, active: {}",
+                s.prototypes.len(),
+                s.active
+                    .and_then(|i| s.prototypes.get(i))
+                    .map_or("none", |p| p.0.as_str())
+            ));
+            if let Some(m) = s.last_match {
+                ui.label(format!(
+                    "last match {m:.2} (vigilance {:.2})",
+                    p.vigilance.value()
+                ));
+            }
+            ui.label(format!(
+                "{} gradient steps, {} bad samples skipped",
+                s.steps, s.skipped
+            ));
+            if let Some(e) = &s.error {
+                ui.colored_label(egui::Color32::LIGHT_RED, e);
+            }
         });
         // The meter moves with the audio: keep repainting while the editor is open.
         ui.ctx()

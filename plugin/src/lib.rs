@@ -1,34 +1,76 @@
-//! DAR-DDSP as a CLAP and VST3 plugin: a thin shell (parameters, process, editor) over
-//! `dar-ddsp-core`'s plant.
+//! DAR-DDSP as a CLAP and VST3 plugin: a thin shell (parameters, process, editor, the learner
+//! thread) over `dar-ddsp-core`.
 
-use dar_ddsp_core::plant::Synth;
+use dar_ddsp_core::encoder::EncoderWeights;
+use dar_ddsp_core::glide::Glide;
+use dar_ddsp_core::live::{LiveSettings, Mode, morph, with_offsets};
+use dar_ddsp_core::plant::{Synth, Theta};
 use nice_plug::prelude::*;
+use parking_lot::Mutex;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 mod editor;
+pub mod learner;
 pub mod params;
 
+use learner::{AudioLinks, LearnerThread, Snapshot};
 pub use params::DarDdspParams;
+
+/// Samples between glide updates while a patch change is gliding (1.3 ms at 48 kHz: far finer
+/// than the glide's 0.19 s, and the synth's own 5 ms smoother interpolates between).
+const GLIDE_CHUNK: usize = 64;
 
 /// The plugin instance.
 pub struct DarDdsp {
     /// Parameters shared with the host and the editor.
     params: Arc<DarDdspParams>,
-    /// The polyphonic plant. Audio thread only; rebuilt on the main thread in `initialize()`.
+    /// The polyphonic plant. Audio thread only; rebuilt on the main thread in `activate()`.
     synth: Synth<f32>,
     /// Peak level of the sidechain over the last block, linear. Audio thread writes, editor reads.
     sidechain_peak: Arc<AtomicF32>,
+    /// The learner thread. Main thread only: started in `activate()`, stopped in
+    /// `deactivate()` and on drop.
+    learner: Option<LearnerThread>,
+    /// The audio thread's ends of the learner's links (set with the learner).
+    links: Option<AudioLinks>,
+    /// What the panel shows. Learner writes, editor reads.
+    snapshot: Arc<Mutex<Snapshot>>,
+    /// The learned patch's second-order glide. Audio thread only.
+    glide: Glide,
+    /// Whether a learned patch is playing (else the knobs alone). Audio thread only.
+    learned: bool,
+    /// Whether the host renders offline (the audio thread then lets the learner keep pace).
+    /// Set in `activate()`.
+    offline: bool,
+    /// Whether blocks arrive much faster than real time (a renderer that does not say it is
+    /// offline). Audio thread only; reset in `activate()`.
+    pace: learner::Pace,
+    /// Whether to watch the pace at all: VST3 only, whose headless hosts render as fast as they
+    /// can without saying so; CLAP hosts say it with the render extension. Set in `activate()`.
+    watch_pace: bool,
+    /// Sample rate, Hz. Set in `activate()`.
+    sample_rate: f32,
 }
 
 impl Default for DarDdsp {
     fn default() -> Self {
         let params = Arc::new(DarDdspParams::default());
         let synth = Synth::new(48_000.0, &params.theta());
+        let glide = Glide::new(&params.theta());
         Self {
             params,
             synth,
             sidechain_peak: Arc::new(AtomicF32::new(0.0)),
+            learner: None,
+            links: None,
+            snapshot: Arc::new(Mutex::new(Snapshot::default())),
+            glide,
+            learned: false,
+            offline: false,
+            pace: learner::Pace::default(),
+            watch_pace: false,
+            sample_rate: 48_000.0,
         }
     }
 }
@@ -84,18 +126,35 @@ impl Plugin for DarDdsp {
     }
 
     fn editor(&mut self, _async_executor: AsyncExecutor<Self>) -> Option<Self::Editor> {
-        editor::create(self.params.clone(), self.sidechain_peak.clone())
+        editor::create(
+            self.params.clone(),
+            self.sidechain_peak.clone(),
+            self.snapshot.clone(),
+        )
     }
 
     fn activate(
         &mut self,
         _audio_io_layout: &AudioIOLayout,
         buffer_config: &BufferConfig,
-        _context: &mut impl ActivateContext<Self>,
+        context: &mut impl ActivateContext<Self>,
     ) -> bool {
         // Everything the audio thread touches is fixed-size; nothing to allocate per block size.
         self.synth = Synth::new(buffer_config.sample_rate, &self.params.theta());
+        self.sample_rate = buffer_config.sample_rate;
+        self.offline = buffer_config.process_mode == ProcessMode::Offline;
+        self.pace = learner::Pace::default();
+        self.watch_pace = context.plugin_api() == PluginApi::Vst3;
+        self.learned = false;
+        // Hosts activate again after loading a state and when the rate or the render mode
+        // changes: each time the learner restarts from the memory the state holds (one thread
+        // at a time: the old one is joined first).
+        self.start_learner();
         true
+    }
+
+    fn deactivate(&mut self) {
+        self.stop_learner();
     }
 
     fn reset(&mut self) {
@@ -111,9 +170,26 @@ impl Plugin for DarDdsp {
     ) -> ProcessStatus {
         // nice-plug splits the block at every automation point, so reading the parameters here
         // lands each change on its exact sample.
-        self.synth.set_target(&self.params.theta());
-
+        let knobs = self.params.theta();
         let num_samples = buffer.samples();
+        let learned = self.exchange_with_learner(aux, num_samples);
+        match learned {
+            Some(theta) if self.learned => self.glide.set_target(&theta),
+            Some(theta) => {
+                // The first learned patch after silence or a restart starts where it is.
+                self.glide.jump(&theta);
+                self.learned = true;
+            }
+            None => self.learned = false,
+        }
+        let dt = 1.0 / self.sample_rate;
+        if self.learned {
+            self.synth
+                .set_target(&with_offsets(&self.glide.current(), &knobs));
+        } else {
+            self.synth.set_target(&knobs);
+        }
+
         let outputs = buffer.as_slice();
         let mut next_event = context.next_event();
         let mut pos = 0;
@@ -125,7 +201,14 @@ impl Plugin for DarDdsp {
                 self.handle_event(event);
                 next_event = context.next_event();
             }
-            let end = next_event.map_or(num_samples, |e| (e.timing() as usize).min(num_samples));
+            let mut end =
+                next_event.map_or(num_samples, |e| (e.timing() as usize).min(num_samples));
+            if self.learned && self.glide.is_moving() {
+                // A patch change is gliding: update θ every GLIDE_CHUNK samples.
+                end = end.min(pos + GLIDE_CHUNK);
+                let theta = self.glide.advance((end - pos) as f32 * dt);
+                self.synth.set_target(&with_offsets(&theta, &knobs));
+            }
             if let Some((first, rest)) = outputs.split_first_mut() {
                 self.synth.render(&mut first[pos..end]);
                 for channel in rest.iter_mut() {
@@ -153,6 +236,111 @@ impl Plugin for DarDdsp {
 }
 
 impl DarDdsp {
+    /// Starts (or restarts) the learner from the memory in the state. Main thread only;
+    /// allocates. A memory the state refuses (newer, damaged, another encoder) is reported and
+    /// left as it is in the state, and learning starts empty.
+    fn start_learner(&mut self) {
+        self.stop_learner();
+        let weights = match EncoderWeights::shipped() {
+            Ok(w) => w,
+            Err(e) => {
+                nice_error!("DAR-DDSP cannot learn: {e}");
+                return;
+            }
+        };
+        // Whatever the state holds now is what the new learner starts from.
+        self.params.memory.loaded.store(false, Ordering::Release);
+        let state = self.params.memory.state.read().clone();
+        let (prototypes, active, refused) = match state.prototypes(&weights.identity()) {
+            Ok(p) => (p, state.active, None),
+            Err(e) => (Vec::new(), None, Some(e.to_string())),
+        };
+        let settings = self.settings();
+        let started = LearnerThread::start(
+            self.sample_rate,
+            weights,
+            (prototypes, active),
+            &settings,
+            (
+                self.params.memory.state.clone(),
+                self.params.memory.loaded.clone(),
+            ),
+            self.snapshot.clone(),
+        );
+        match started {
+            Ok((thread, links)) => {
+                if let Some(reason) = refused {
+                    nice_error!("DAR-DDSP: {reason}");
+                    self.snapshot.lock().error = Some(reason.clone());
+                    *thread.shared().error.lock() = Some(reason);
+                }
+                self.learner = Some(thread);
+                self.links = Some(links);
+            }
+            Err(e) => nice_error!("DAR-DDSP cannot start its learner thread: {e}"),
+        }
+    }
+
+    /// Stops and joins the learner (main thread; the audio thread is not running).
+    fn stop_learner(&mut self) {
+        self.links = None;
+        if let Some(mut l) = self.learner.take() {
+            l.stop();
+        }
+    }
+
+    /// The learner's settings from the parameters.
+    fn settings(&self) -> LiveSettings {
+        let p = &self.params;
+        LiveSettings {
+            mode: p.mode.value().into(),
+            vigilance: p.vigilance.value(),
+            learn_rate: p.learn_rate.value(),
+            resonance: p.resonance.value(),
+        }
+    }
+
+    /// Hands the sidechain to the learner and returns the learned patch to play, if any.
+    /// Allocation-free; waits for the learner only in offline renders.
+    fn exchange_with_learner(
+        &mut self,
+        aux: &mut AuxiliaryBuffers,
+        len: usize,
+    ) -> Option<Theta<f32>> {
+        let settings = self.settings();
+        let p = &self.params;
+        let links = self.links.as_mut()?;
+        links.shared.set_settings(&settings);
+        // Play mode does not listen: the memory is frozen.
+        let listening = settings.mode != Mode::Play;
+        if let Some(sc) = aux.inputs.first_mut().filter(|_| listening) {
+            let channels = sc.as_slice();
+            let n = channels.len();
+            if n > 0 && channels.iter().all(|c| c.len() >= len) {
+                let scale = 1.0 / n as f32;
+                let channels = &*channels;
+                links.push((0..len).map(|i| channels.iter().map(|c| c[i]).sum::<f32>() * scale));
+            }
+        }
+        // Offline (said, or seen: far faster than real time), the learner keeps pace with the
+        // audio, so a bounce learns the same whatever the machine's speed.
+        let fast = self.watch_pace && self.pace.block(len as f64 / self.sample_rate as f64);
+        if self.offline || fast {
+            links.wait_for_learner(&p.memory.loaded);
+        }
+        let table = links.table();
+        match settings.mode {
+            Mode::Play => {
+                let a = table.get((p.proto.value() - 1).max(0) as usize)?;
+                let b = table
+                    .get((p.proto_b.value() - 1).max(0) as usize)
+                    .unwrap_or(a);
+                Some(morph(a, b, p.morph.value()))
+            }
+            _ => table.active.and_then(|i| table.get(i)).copied(),
+        }
+    }
+
     fn handle_event(&mut self, event: NoteEvent<()>) {
         match event {
             NoteEvent::NoteOn { key, velocity, .. } => {
@@ -199,6 +387,12 @@ fn mix_sidechain(outputs: &mut [&mut [f32]], aux: &mut AuxiliaryBuffers) {
                 *o += *s;
             }
         }
+    }
+}
+
+impl Drop for DarDdsp {
+    fn drop(&mut self) {
+        self.stop_learner();
     }
 }
 

@@ -1,10 +1,15 @@
 //! The plugin's parameters: one per θ of the plant (ids from `dar_ddsp_core::plant::SPECS`,
 //! never renamed) plus the plugin's own.
 
+use dar_ddsp_core::art::DEFAULT_VIGILANCE;
+use dar_ddsp_core::live::{MAX_PROTOTYPES, MemoryState, Mode};
 use dar_ddsp_core::plant::{N_THETA, P, SPECS, Scale, Theta, Unit};
+use nice_plug::params::persist::PersistentField;
 use nice_plug::prelude::*;
 use nice_plug_egui::EguiEditorState;
+use parking_lot::RwLock;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Every parameter the host sees. The host and the editor write them; the audio thread reads
 /// them (atomics) at the start of every sub-block.
@@ -75,6 +80,121 @@ pub struct DarDdspParams {
     /// Mixes the sidechain into the output, to hear what the learner hears.
     #[id = "sc_listen"]
     pub sc_listen: BoolParam,
+
+    /// What the sidechain does: Learn, Follow or Play.
+    #[id = "mode"]
+    pub mode: EnumParam<ModeParam>,
+    /// Vigilance ρ: how alike two sounds must be to share a prototype.
+    #[id = "vigilance"]
+    pub vigilance: FloatParam,
+    /// The optimizer's base learning rate α.
+    #[id = "learn_rate"]
+    pub learn_rate: FloatParam,
+    /// λ_ART: how strongly a prototype's sound is pulled into its category while it learns.
+    #[id = "resonance"]
+    pub resonance: FloatParam,
+    /// Play mode: the prototype played (1-based).
+    #[id = "proto"]
+    pub proto: IntParam,
+    /// Play mode: the prototype morphed toward (1-based).
+    #[id = "proto_b"]
+    pub proto_b: IntParam,
+    /// Play mode: 0 plays `proto`, 1 plays `proto_b`, between morphs in knob space.
+    #[id = "morph"]
+    pub morph: FloatParam,
+
+    /// The learned memory (prototypes, weights, θ, names, locks, the active one), saved with
+    /// the DAW project. The learner thread writes it; the host reads it when saving; the audio
+    /// thread never touches it.
+    #[persist = "memory"]
+    pub memory: MemoryField,
+}
+
+/// The persisted memory with a flag raised whenever the host loads a state into it, so the
+/// learner (which owns the live memory) takes the loaded one. nice-plug does not reactivate a
+/// plugin after a state load, so this flag is how the load reaches the learner.
+pub struct MemoryField {
+    /// The stored memory. Learner writes, host (main thread) reads and loads.
+    pub state: Arc<RwLock<MemoryState>>,
+    /// Set by a state load, cleared by the learner once it holds the loaded memory.
+    pub loaded: Arc<AtomicBool>,
+}
+
+impl Default for MemoryField {
+    fn default() -> Self {
+        Self {
+            state: Arc::new(RwLock::new(MemoryState::default())),
+            loaded: Arc::new(AtomicBool::new(false)),
+        }
+    }
+}
+
+impl<'a> PersistentField<'a, MemoryState> for MemoryField {
+    fn set(&self, new_value: MemoryState) {
+        *self.state.write() = new_value;
+        self.loaded.store(true, Ordering::Release);
+    }
+
+    fn map<F, R>(&self, f: F) -> R
+    where
+        F: Fn(&MemoryState) -> R,
+    {
+        f(&self.state.read())
+    }
+}
+
+/// The `mode` parameter's values (DESIGN.md §5).
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ModeParam {
+    /// The sidechain teaches.
+    #[id = "learn"]
+    Learn,
+    /// The sidechain picks the prototype that plays.
+    #[id = "follow"]
+    Follow,
+    /// The memory is frozen; `proto`, `proto_b` and `morph` pick what plays.
+    #[id = "play"]
+    Play,
+}
+
+impl From<ModeParam> for Mode {
+    fn from(m: ModeParam) -> Self {
+        match m {
+            ModeParam::Learn => Mode::Learn,
+            ModeParam::Follow => Mode::Follow,
+            ModeParam::Play => Mode::Play,
+        }
+    }
+}
+
+/// Range of `vigilance`: below 0.5 everything is one timbre; above 0.99 every note is new.
+pub fn vigilance_range() -> FloatRange {
+    FloatRange::Linear {
+        min: 0.5,
+        max: 0.99,
+    }
+}
+
+/// Range of `learn_rate` (log: its useful values span two decades).
+pub fn learn_rate_range() -> FloatRange {
+    FloatRange::Skewed {
+        min: 0.001,
+        max: 0.5,
+        factor: FloatRange::skew_factor(-2.0),
+    }
+}
+
+/// Range of `resonance` (λ_ART; 0 turns the regularizer off).
+pub fn resonance_range() -> FloatRange {
+    FloatRange::Linear { min: 0.0, max: 5.0 }
+}
+
+/// Range of `proto` and `proto_b` (1-based prototype numbers).
+pub fn proto_range() -> IntRange {
+    IntRange::Linear {
+        min: 1,
+        max: MAX_PROTOTYPES as i32,
+    }
 }
 
 /// The host-facing range of a θ: its musical range, log-spaced ones skewed so the middle of the
@@ -172,6 +292,21 @@ impl Default for DarDdspParams {
             flt_r: theta_param(P::FilterRelease),
             gain: theta_param(P::Gain),
             sc_listen: BoolParam::new("Sidechain Listen", false),
+            mode: EnumParam::new("Mode", ModeParam::Learn),
+            // None of these carry a smoother: the learner reads them per chunk of sidechain.
+            vigilance: FloatParam::new("Vigilance", DEFAULT_VIGILANCE, vigilance_range())
+                .with_value_to_string(formatters::v2s_f32_rounded(2)),
+            learn_rate: FloatParam::new("Learn Rate", 0.05, learn_rate_range())
+                .with_value_to_string(formatters::v2s_f32_rounded(3)),
+            resonance: FloatParam::new("Resonance", 0.5, resonance_range())
+                .with_value_to_string(formatters::v2s_f32_rounded(2)),
+            proto: IntParam::new("Prototype", 1, proto_range()),
+            proto_b: IntParam::new("Morph Target", 2, proto_range()),
+            // No smoother: the patch glide (second order) already smooths a morph.
+            morph: FloatParam::new("Morph", 0.0, FloatRange::Linear { min: 0.0, max: 1.0 })
+                .with_value_to_string(formatters::v2s_f32_percentage(0))
+                .with_string_to_value(formatters::s2v_f32_percentage()),
+            memory: MemoryField::default(),
         }
     }
 }

@@ -20,7 +20,10 @@ THETA_NAMES = [
     "Filter Attack", "Filter Decay", "Filter Sustain", "Filter Release",
     "Output Gain",
 ]
-PARAM_NAMES = THETA_NAMES + ["Sidechain Listen"]
+PARAM_NAMES = THETA_NAMES + [
+    "Sidechain Listen", "Mode", "Vigilance", "Learn Rate", "Resonance", "Prototype",
+    "Morph Target", "Morph",
+]
 
 
 @pytest.fixture(scope="session")

@@ -799,6 +799,23 @@ impl ClapHost {
         }
     }
 
+    /// Asks the plugin to render offline (`true`) or in real time, as a DAW does before a
+    /// bounce; it takes effect at the next activation. An error if the plugin refuses.
+    pub fn set_offline(&mut self, offline: bool) -> Result<()> {
+        use clack_extensions::render::{PluginRender, RenderMode};
+        let handle = self.instance.plugin_handle();
+        let ext = handle
+            .get_extension::<PluginRender>()
+            .context("the plugin has no render extension")?;
+        let mode = if offline {
+            RenderMode::Offline
+        } else {
+            RenderMode::Realtime
+        };
+        ext.set(&self.instance.plugin_handle(), mode)
+            .map_err(|_| anyhow::anyhow!("the plugin refused the render mode"))
+    }
+
     /// The plugin's state, as its state extension writes it. Queued parameter changes are
     /// flushed first so they are part of it.
     pub fn save_state(&mut self) -> Result<Vec<u8>> {

@@ -19,8 +19,8 @@ const MAX_BLOCK: u32 = 1_024;
 /// A typical host block.
 const BLOCK: usize = 256;
 
-/// The 18 θ of the plant, then the plugin's own parameter, as hosts see them.
-const PARAM_NAMES: [&str; 19] = [
+/// The 18 θ of the plant, then the plugin's own parameters, as hosts see them.
+const PARAM_NAMES: [&str; 26] = [
     "Saw Level",
     "Pulse Level",
     "Pulse Width",
@@ -40,6 +40,13 @@ const PARAM_NAMES: [&str; 19] = [
     "Filter Release",
     "Output Gain",
     "Sidechain Listen",
+    "Mode",
+    "Vigilance",
+    "Learn Rate",
+    "Resonance",
+    "Prototype",
+    "Morph Target",
+    "Morph",
 ];
 
 /// The bundle under test.

@@ -1,0 +1,155 @@
+use super::*;
+use crate::learner::{NoteEvent, archetypes, render_performance};
+
+const SR: f32 = 48_000.0;
+
+/// Three notes of each patch in turn, 0.6 s held, 0.3 s apart.
+fn stream(patches: &[Theta<f32>]) -> Vec<f32> {
+    let mut out = Vec::new();
+    for theta in patches {
+        let events: Vec<NoteEvent> = [48.0f32, 55.0, 60.0]
+            .iter()
+            .enumerate()
+            .map(|(i, n)| NoteEvent {
+                onset: (i as f32 * 0.9 * SR) as usize + 4_800,
+                release: (i as f32 * 0.9 * SR + 0.6 * SR) as usize + 4_800,
+                f0_hz: 440.0 * 2f32.powf((n - 69.0) / 12.0),
+                velocity: 0.8,
+            })
+            .collect();
+        out.extend(render_performance(theta, &events, SR, (2.9 * SR) as usize));
+    }
+    out
+}
+
+fn learner(steps: usize) -> LiveLearner {
+    let config = LiveConfig {
+        steps_per_note: steps,
+        ..LiveConfig::new(SR)
+    };
+    LiveLearner::new(
+        config,
+        EncoderWeights::shipped().expect("shipped"),
+        Vec::new(),
+    )
+}
+
+fn two_patches() -> [Theta<f32>; 2] {
+    let a = archetypes();
+    // The default saw and the soft sine with breath: clearly different timbres.
+    [a[0], a[3]]
+}
+
+#[test]
+fn the_same_stream_gives_the_same_memory_whatever_the_block_size() {
+    let x = stream(&two_patches());
+    let settings = LiveSettings::default();
+    let run = |block: usize| {
+        let mut l = learner(4);
+        for chunk in x.chunks(block) {
+            l.feed(chunk, &settings, &mut |_| {});
+        }
+        l.memory().prototypes().to_vec()
+    };
+    let (a, b) = (run(64), run(509));
+    assert!(!a.is_empty());
+    assert_eq!(a, b, "block size changed what was learned");
+}
+
+#[test]
+fn two_timbres_get_two_prototypes_and_follow_switches_between_them() {
+    let [p, q] = two_patches();
+    let mut l = learner(3);
+    let mut events = Vec::new();
+    let learn = LiveSettings::default();
+    l.feed(&stream(&[p, q]), &learn, &mut |e| events.push(e));
+    let protos = l.memory().prototypes().len();
+    assert!(
+        (2..=4).contains(&protos),
+        "{protos} prototypes for two timbres"
+    );
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, LiveEvent::Refined { .. }))
+    );
+    assert!(
+        l.memory()
+            .prototypes()
+            .iter()
+            .all(|p| p.theta.iter().all(|v| v.is_finite()))
+    );
+
+    // Follow: the memory stays as it is; the active prototype follows the sidechain.
+    let before = l.memory().prototypes().to_vec();
+    let follow = LiveSettings {
+        mode: Mode::Follow,
+        ..learn
+    };
+    let mut actives = Vec::new();
+    l.feed(&stream(&[p]), &follow, &mut |e| {
+        if let LiveEvent::Active(a) = e {
+            actives.push(a);
+        }
+    });
+    let first = l.active();
+    l.feed(&stream(&[q]), &follow, &mut |e| {
+        if let LiveEvent::Active(a) = e {
+            actives.push(a);
+        }
+    });
+    assert_ne!(first, l.active(), "Follow did not switch: {actives:?}");
+    let after: Vec<_> = l
+        .memory()
+        .prototypes()
+        .iter()
+        .map(|p| (p.weights, p.theta))
+        .collect();
+    let was: Vec<_> = before.iter().map(|p| (p.weights, p.theta)).collect();
+    assert_eq!(after, was, "Follow changed the memory");
+}
+
+#[test]
+fn play_mode_and_hostile_input_leave_the_memory_alone() {
+    let mut l = learner(2);
+    let play = LiveSettings {
+        mode: Mode::Play,
+        ..LiveSettings::default()
+    };
+    l.feed(&stream(&[two_patches()[0]]), &play, &mut |_| {});
+    assert!(l.memory().prototypes().is_empty());
+    let mut bad = vec![f32::NAN; 4_800];
+    bad.extend(std::iter::repeat_n(f32::INFINITY, 480));
+    bad.extend(std::iter::repeat_n(1e-39, 48_000));
+    bad.extend(std::iter::repeat_n(0.0, 48_000));
+    l.feed(&bad, &LiveSettings::default(), &mut |_| {});
+    assert_eq!(l.skipped(), 5_280);
+    assert!(l.memory().prototypes().is_empty());
+}
+
+#[test]
+fn morph_offsets_and_sanitize() {
+    let [a, b] = two_patches();
+    assert_eq!(morph(&a, &b, 0.0), a);
+    let m = morph(&a, &b, 1.0);
+    assert!(
+        m.iter()
+            .zip(&b)
+            .all(|(x, y)| (x - y).abs() <= 1e-3 * y.abs().max(1.0))
+    );
+    // Knobs at their defaults play the learned patch exactly.
+    assert_eq!(with_offsets(&a, &default_theta()), a);
+    let mut knobs = default_theta();
+    knobs[crate::plant::P::Cutoff as usize] = SPECS[crate::plant::P::Cutoff as usize].max;
+    let brighter = with_offsets(&a, &knobs);
+    assert!(brighter[crate::plant::P::Cutoff as usize] >= a[crate::plant::P::Cutoff as usize]);
+    let mut broken = a;
+    broken[0] = f32::NAN;
+    broken[1] = 1e9;
+    let s = sanitize(&broken);
+    assert!(
+        s.iter()
+            .zip(SPECS.iter())
+            .all(|(v, sp)| (sp.min..=sp.max).contains(v))
+    );
+}

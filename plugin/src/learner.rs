@@ -1,0 +1,596 @@
+//! The learner thread and its links (DESIGN.md §2): the audio thread hands sidechain samples to
+//! the learner through an SPSC ring and plays the patch table the learner publishes through a
+//! triple buffer; the GUI reads a snapshot and sends commands. Nobody waits on anybody, except
+//! the audio thread in an offline render, which lets the learner catch up so that a bounce
+//! learns the same thing however fast the host runs.
+
+use crossbeam_channel::{Receiver, Sender, bounded};
+use dar_ddsp_core::art::Prototype;
+use dar_ddsp_core::encoder::EncoderWeights;
+use dar_ddsp_core::live::{
+    LiveConfig, LiveEvent, LiveLearner, LiveSettings, MemoryState, Mode, PatchTable,
+};
+use parking_lot::{Mutex, RwLock};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, AtomicU64, Ordering};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// Sidechain ring capacity, samples (5.5 s at 48 kHz): room for the learner to finish refining
+/// a prototype (≈ 1–2 s) while real-time audio keeps arriving.
+pub const RING_CAPACITY: usize = 1 << 18;
+/// Samples the learner takes from the ring at a time.
+const CHUNK: usize = 4_096;
+/// How long the learner naps when the ring is empty (an offline render wakes it at once).
+const IDLE_SLEEP: Duration = Duration::from_millis(2);
+/// Longest an offline render waits for the learner per block before playing on (a learner
+/// that hangs must not hang the host's bounce).
+pub const OFFLINE_WAIT: Duration = Duration::from_secs(60);
+
+/// A command from the GUI (or a test) to the learner.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    /// Forget every prototype.
+    Clear,
+    /// Delete one prototype.
+    Remove(usize),
+    /// Rename one prototype.
+    Rename(usize, String),
+    /// Lock or unlock one prototype.
+    Lock(usize, bool),
+    /// Panic inside the learner (tests of the panic path; debug builds only).
+    #[cfg(debug_assertions)]
+    Crash,
+}
+
+/// What the panel shows, published by the learner.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Snapshot {
+    /// Each prototype: name, uses, locked, last loss.
+    pub prototypes: Vec<(String, u64, bool, f32)>,
+    /// The active prototype.
+    pub active: Option<usize>,
+    /// Match of the last presented note with its best prototype.
+    pub last_match: Option<f32>,
+    /// Losses of recent refinements.
+    pub losses: Vec<f32>,
+    /// Optimizer state (α, μ, σ) after the last refinement.
+    pub optimizer: (f32, f32, f32),
+    /// Gradient steps so far.
+    pub steps: u64,
+    /// Non-finite sidechain samples skipped.
+    pub skipped: u64,
+    /// Why learning stopped or a stored memory was refused, if so.
+    pub error: Option<String>,
+}
+
+/// Values shared between the threads: settings the audio thread writes every block, counters,
+/// and the learner's health. All atomics except `error` (learner and GUI only).
+#[derive(Debug, Default)]
+pub struct Shared {
+    /// [`Mode`] as 0, 1, 2. Audio thread writes, learner reads.
+    mode: AtomicU8,
+    /// ρ (f32 bits). Audio thread writes, learner reads.
+    vigilance: AtomicU32,
+    /// Base α (f32 bits). Audio thread writes, learner reads.
+    learn_rate: AtomicU32,
+    /// λ_ART (f32 bits). Audio thread writes, learner reads.
+    resonance: AtomicU32,
+    /// Samples written into the ring. Audio thread writes, learner and tests read.
+    accepted: AtomicU64,
+    /// Samples the learner has finished with (learning included). Learner writes.
+    consumed: AtomicU64,
+    /// Samples dropped because the ring was full. Audio thread writes, GUI reads.
+    pub dropped: AtomicU64,
+    /// Whether the learner thread is running. Learner writes (false when it stops or fails).
+    running: AtomicBool,
+    /// Asks the learner to stop. Main thread writes.
+    stop: AtomicBool,
+    /// The learner's last failure, if any (shown by the GUI, written to the log).
+    pub error: Mutex<Option<String>>,
+}
+
+impl Shared {
+    /// Settings as the audio thread last wrote them.
+    pub fn settings(&self) -> LiveSettings {
+        LiveSettings {
+            mode: match self.mode.load(Ordering::Relaxed) {
+                1 => Mode::Follow,
+                2 => Mode::Play,
+                _ => Mode::Learn,
+            },
+            vigilance: f32::from_bits(self.vigilance.load(Ordering::Relaxed)),
+            learn_rate: f32::from_bits(self.learn_rate.load(Ordering::Relaxed)),
+            resonance: f32::from_bits(self.resonance.load(Ordering::Relaxed)),
+        }
+    }
+
+    /// Writes the settings (audio thread, every block; atomics only).
+    pub fn set_settings(&self, s: &LiveSettings) {
+        let mode = match s.mode {
+            Mode::Learn => 0,
+            Mode::Follow => 1,
+            Mode::Play => 2,
+        };
+        self.mode.store(mode, Ordering::Relaxed);
+        self.vigilance
+            .store(s.vigilance.to_bits(), Ordering::Relaxed);
+        self.learn_rate
+            .store(s.learn_rate.to_bits(), Ordering::Relaxed);
+        self.resonance
+            .store(s.resonance.to_bits(), Ordering::Relaxed);
+    }
+
+    /// Whether the learner is running.
+    pub fn running(&self) -> bool {
+        self.running.load(Ordering::Acquire)
+    }
+
+    /// Samples the learner has finished with.
+    pub fn consumed(&self) -> u64 {
+        self.consumed.load(Ordering::Acquire)
+    }
+
+    /// Samples handed to the learner.
+    pub fn accepted(&self) -> u64 {
+        self.accepted.load(Ordering::Acquire)
+    }
+}
+
+/// Audio that must arrive this much faster than real time before a host that did not say it
+/// renders offline is treated as rendering offline: 2 s of audio within 0.5 s of wall time. A
+/// live host cannot sustain 4× real time for 2 s (anticipative processing runs at most a few
+/// hundred milliseconds ahead); a headless renderer that does not report offline (dawdreamer)
+/// does so at once.
+const FAST_AUDIO_S: f64 = 2.0;
+/// See [`FAST_AUDIO_S`].
+const FAST_WALL_S: f64 = 0.5;
+
+/// Tells whether blocks arrive much faster than real time. Audio thread only; reads the
+/// monotonic clock (vDSO, no syscall), allocates nothing.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Pace {
+    /// When the current measuring window started.
+    since: Option<Instant>,
+    /// Audio seen in the window, seconds.
+    audio_s: f64,
+    /// Latched once the host has been seen rendering faster than real time.
+    fast: bool,
+}
+
+impl Pace {
+    /// Counts a block of `seconds` of audio; whether the host renders faster than real time.
+    pub fn block(&mut self, seconds: f64) -> bool {
+        if self.fast {
+            return true;
+        }
+        let now = Instant::now();
+        let since = *self.since.get_or_insert(now);
+        let wall = now.duration_since(since).as_secs_f64();
+        if wall > FAST_WALL_S {
+            self.since = Some(now);
+            self.audio_s = 0.0;
+        }
+        self.audio_s += seconds;
+        self.fast = self.audio_s >= FAST_AUDIO_S && wall <= FAST_WALL_S;
+        self.fast
+    }
+}
+
+/// The audio thread's ends of the links. Everything here is allocation-free and wait-free.
+pub struct AudioLinks {
+    /// Sidechain samples to the learner.
+    sidechain: rtrb::Producer<f32>,
+    /// The learner's latest patch table.
+    table: triple_buffer::Output<PatchTable>,
+    /// Settings, counters, health.
+    pub shared: Arc<Shared>,
+    /// The learner thread, to wake it when an offline render waits on it.
+    thread: Option<std::thread::Thread>,
+}
+
+impl AudioLinks {
+    /// Hands sidechain samples to the learner; what does not fit is dropped and counted.
+    pub fn push(&mut self, samples: impl ExactSizeIterator<Item = f32>) {
+        let want = samples.len();
+        let n = want.min(self.sidechain.slots());
+        if let Some(chunk) = (n > 0)
+            .then(|| self.sidechain.write_chunk_uninit(n).ok())
+            .flatten()
+        {
+            let written = chunk.fill_from_iter(samples);
+            self.shared
+                .accepted
+                .fetch_add(written as u64, Ordering::Release);
+        }
+        if want > n {
+            self.shared
+                .dropped
+                .fetch_add((want - n) as u64, Ordering::Relaxed);
+        }
+    }
+
+    /// Offline renders only: waits until the learner has finished with everything handed to
+    /// it and has taken a freshly loaded state (`loaded` cleared), or stopped, or
+    /// [`OFFLINE_WAIT`] passed. Never call it in real time.
+    pub fn wait_for_learner(&self, loaded: &AtomicBool) {
+        let target = self.shared.accepted();
+        // Offline, a syscall is allowed: wake the learner rather than wait out its idle nap.
+        if let Some(t) = &self.thread {
+            t.unpark();
+        }
+        let deadline = Instant::now() + OFFLINE_WAIT;
+        while (self.shared.consumed() < target || loaded.load(Ordering::Acquire))
+            && self.shared.running()
+            && Instant::now() < deadline
+        {
+            std::thread::yield_now();
+        }
+    }
+
+    /// The latest patch table.
+    pub fn table(&mut self) -> &PatchTable {
+        self.table.read()
+    }
+}
+
+/// The learner thread, owned by the plugin (main thread). Dropping it stops and joins it.
+pub struct LearnerThread {
+    /// The thread.
+    handle: Option<JoinHandle<()>>,
+    /// Shared values.
+    shared: Arc<Shared>,
+    /// Commands to the learner.
+    commands: Sender<Command>,
+    /// Sample rate it runs at.
+    sample_rate: f32,
+}
+
+impl LearnerThread {
+    /// Starts a learner at `sample_rate` holding `prototypes` (restored state) with `active`.
+    /// It keeps `memory` (the persisted state) and `snapshot` (the GUI's view) current.
+    /// Allocates; main thread only. Returns the thread and the audio thread's links, or an
+    /// error if the OS refuses a thread.
+    pub fn start(
+        sample_rate: f32,
+        weights: EncoderWeights,
+        (prototypes, active): (Vec<Prototype>, Option<usize>),
+        settings: &LiveSettings,
+        (memory, loaded): (Arc<RwLock<MemoryState>>, Arc<AtomicBool>),
+        snapshot: Arc<Mutex<Snapshot>>,
+    ) -> std::io::Result<(Self, AudioLinks)> {
+        let (producer, consumer) = rtrb::RingBuffer::new(RING_CAPACITY);
+        let mut learner = LiveLearner::new(LiveConfig::new(sample_rate), weights, prototypes);
+        learner.set_active(active);
+        let table = PatchTable::of(learner.memory().prototypes(), learner.active());
+        let (table_in, table_out) = triple_buffer::triple_buffer(&table);
+        let shared = Arc::new(Shared::default());
+        shared.set_settings(settings);
+        shared.running.store(true, Ordering::Release);
+        let (commands, command_rx) = bounded(64);
+        let worker = Worker {
+            learner,
+            ring: consumer,
+            table_in,
+            table,
+            command_rx,
+            shared: shared.clone(),
+            memory,
+            loaded,
+            snapshot,
+        };
+        let thread_shared = shared.clone();
+        let thread_snapshot = worker.snapshot.clone();
+        let handle = std::thread::Builder::new()
+            .name("dar-ddsp learner".into())
+            .spawn(move || run(worker, thread_shared, thread_snapshot));
+        let handle = match handle {
+            Ok(h) => h,
+            Err(e) => {
+                shared.running.store(false, Ordering::Release);
+                return Err(e);
+            }
+        };
+        let links = AudioLinks {
+            sidechain: producer,
+            table: table_out,
+            shared: shared.clone(),
+            thread: Some(handle.thread().clone()),
+        };
+        Ok((
+            Self {
+                handle: Some(handle),
+                shared,
+                commands,
+                sample_rate,
+            },
+            links,
+        ))
+    }
+
+    /// Sample rate it runs at.
+    pub fn sample_rate(&self) -> f32 {
+        self.sample_rate
+    }
+
+    /// Shared values.
+    pub fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+
+    /// Sends a command; `false` if the queue is full or the learner is gone.
+    pub fn send(&self, command: Command) -> bool {
+        self.commands.try_send(command).is_ok()
+    }
+
+    /// Stops and joins the thread (idempotent).
+    pub fn stop(&mut self) {
+        self.shared.stop.store(true, Ordering::Release);
+        if let Some(handle) = self.handle.take() {
+            // A panic was already caught inside; a join error cannot carry anything new.
+            let _ = handle.join();
+        }
+    }
+}
+
+impl Drop for LearnerThread {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// What the thread owns.
+struct Worker {
+    /// The live learner.
+    learner: LiveLearner,
+    /// Sidechain samples from the audio thread.
+    ring: rtrb::Consumer<f32>,
+    /// The patch table to the audio thread.
+    table_in: triple_buffer::Input<PatchTable>,
+    /// The table as last published.
+    table: PatchTable,
+    /// Commands from the GUI.
+    command_rx: Receiver<Command>,
+    /// Shared values.
+    shared: Arc<Shared>,
+    /// The persisted memory (plugin state), kept current.
+    memory: Arc<RwLock<MemoryState>>,
+    /// Raised when the host loads a state into `memory`.
+    loaded: Arc<AtomicBool>,
+    /// The GUI's snapshot, kept current.
+    snapshot: Arc<Mutex<Snapshot>>,
+}
+
+/// The thread body: the loop, with a panic caught and reported (audio keeps the last patch).
+fn run(worker: Worker, shared: Arc<Shared>, snapshot: Arc<Mutex<Snapshot>>) {
+    let result = catch_unwind(AssertUnwindSafe(move || work(worker)));
+    if let Err(panic) = result {
+        let message = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".into());
+        nice_plug::nice_error!("DAR-DDSP learner stopped: {message}");
+        let text = format!(
+            "The learner stopped: {message}. Playing goes on with the last patch; reload the \
+             plugin to learn again."
+        );
+        snapshot.lock().error = Some(text.clone());
+        *shared.error.lock() = Some(text);
+    }
+    shared.running.store(false, Ordering::Release);
+}
+
+fn work(mut w: Worker) {
+    let mut buf = vec![0.0f32; CHUNK];
+    let mut last_match = None;
+    // The table and the snapshot now; the stored memory only once something changes, so a
+    // state this build refused stays in the project untouched until the user learns anew.
+    w.publish(&mut last_match, true, false);
+    while !w.shared.stop.load(Ordering::Acquire) {
+        let mut changed = false;
+        if w.loaded.load(Ordering::Acquire) {
+            w.take_loaded_state();
+            w.publish(&mut last_match, true, false);
+            // Cleared only once the loaded memory is published: an offline render waiting on
+            // the flag then plays the loaded patches from its next block.
+            w.loaded.store(false, Ordering::Release);
+        }
+        while let Ok(c) = w.command_rx.try_recv() {
+            changed |= w.command(c);
+        }
+        let n = w.ring.slots().min(CHUNK);
+        if n == 0 {
+            if changed {
+                w.publish(&mut last_match, true, true);
+            }
+            // Woken early by an offline render that waits on it.
+            std::thread::park_timeout(IDLE_SLEEP);
+            continue;
+        }
+        if let Ok(chunk) = w.ring.read_chunk(n) {
+            let (a, b) = chunk.as_slices();
+            buf[..a.len()].copy_from_slice(a);
+            buf[a.len()..a.len() + b.len()].copy_from_slice(b);
+            chunk.commit_all();
+        }
+        let settings = w.shared.settings();
+        let mut events = Vec::new();
+        w.learner
+            .feed(&buf[..n], &settings, &mut |e| events.push(e));
+        for e in &events {
+            match e {
+                LiveEvent::Presented { decision } => {
+                    last_match = match *decision {
+                        dar_ddsp_core::art::Decision::Resonated { m, .. } => Some(m),
+                        dar_ddsp_core::art::Decision::Unmatched { nearest } => nearest.map(|n| n.1),
+                        dar_ddsp_core::art::Decision::Allocated { nearest, .. } => {
+                            nearest.map(|n| n.1)
+                        }
+                    };
+                }
+                _ => changed = true,
+            }
+        }
+        w.publish(&mut last_match, changed || !events.is_empty(), changed);
+        // Only now is this chunk finished: an offline render waiting on it sees the new table.
+        w.shared.consumed.fetch_add(n as u64, Ordering::Release);
+    }
+}
+
+impl Worker {
+    /// Replaces the live memory with the one the host just loaded; a memory this build refuses
+    /// is reported and the live one kept.
+    fn take_loaded_state(&mut self) {
+        let state = self.memory.read().clone();
+        match state.prototypes(&self.learner.weights().identity()) {
+            Ok(prototypes) => {
+                self.learner.replace_memory(prototypes, state.active);
+                self.snapshot.lock().error = None;
+            }
+            Err(e) => {
+                nice_plug::nice_error!("DAR-DDSP: {e}");
+                self.snapshot.lock().error = Some(e.to_string());
+            }
+        }
+    }
+
+    /// Applies a command; whether the memory changed.
+    fn command(&mut self, c: Command) -> bool {
+        match c {
+            Command::Clear => {
+                self.learner.clear();
+                true
+            }
+            Command::Remove(i) => self.learner.remove(i).is_some(),
+            Command::Rename(i, name) => self.learner.edit(i, Some(name), None).is_some(),
+            Command::Lock(i, locked) => self.learner.edit(i, None, Some(locked)).is_some(),
+            #[cfg(debug_assertions)]
+            Command::Crash => panic!("crash requested by a test"),
+        }
+    }
+
+    /// Publishes the table and the snapshot (when `changed`), and the persisted memory (when
+    /// `store`).
+    fn publish(&mut self, last_match: &mut Option<f32>, changed: bool, store: bool) {
+        if !changed {
+            return;
+        }
+        let protos = self.learner.memory().prototypes();
+        self.table.fill(protos, self.learner.active());
+        self.table_in.write(self.table.clone());
+        if store {
+            *self.memory.write() = MemoryState::of(
+                protos,
+                self.learner.active(),
+                &self.learner.weights().identity(),
+            );
+        }
+        let mut s = self.snapshot.lock();
+        s.prototypes = protos
+            .iter()
+            .map(|p| (p.name.clone(), p.uses, p.locked, p.loss))
+            .collect();
+        s.active = self.learner.active();
+        s.last_match = *last_match;
+        s.losses = self.learner.losses().to_vec();
+        s.optimizer = self.learner.optimizer();
+        s.steps = self.learner.steps();
+        s.skipped = self.learner.skipped();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dar_ddsp_core::learner::{NoteEvent, archetypes, render_performance};
+
+    fn start() -> (
+        LearnerThread,
+        AudioLinks,
+        Arc<Mutex<Snapshot>>,
+        Arc<RwLock<MemoryState>>,
+    ) {
+        let memory = Arc::new(RwLock::new(MemoryState::default()));
+        let snapshot = Arc::new(Mutex::new(Snapshot::default()));
+        let (thread, links) = LearnerThread::start(
+            48_000.0,
+            EncoderWeights::shipped().expect("shipped weights"),
+            (Vec::new(), None),
+            &LiveSettings::default(),
+            (memory.clone(), Arc::new(AtomicBool::new(false))),
+            snapshot.clone(),
+        )
+        .expect("a thread");
+        (thread, links, snapshot, memory)
+    }
+
+    fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !done() {
+            assert!(Instant::now() < deadline, "timed out waiting for {what}");
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+
+    #[test]
+    fn starts_learns_stops_and_restarts() {
+        let (mut thread, mut links, snapshot, memory) = start();
+        assert!(thread.shared().running());
+        // One note of a plant patch through the ring: a prototype appears.
+        let note = NoteEvent {
+            onset: 4_800,
+            release: 40_000,
+            f0_hz: 220.0,
+            velocity: 0.8,
+        };
+        let audio = render_performance(&archetypes()[1], &[note], 48_000.0, 60_000);
+        for block in audio.chunks(512) {
+            links.push(block.iter().copied());
+        }
+        links.wait_for_learner(&AtomicBool::new(false));
+        assert_eq!(links.shared.consumed(), audio.len() as u64);
+        wait_until("a prototype", || links.table().len == 1);
+        assert_eq!(snapshot.lock().prototypes.len(), 1);
+        assert_eq!(
+            memory.read().prototypes.len(),
+            1,
+            "the state was not kept current"
+        );
+        thread.stop();
+        assert!(!thread.shared().running());
+        thread.stop(); // idempotent
+        // A new learner starts cleanly after the old one is joined.
+        let (again, _links, _, _) = start();
+        assert!(again.shared().running());
+    }
+
+    #[test]
+    fn a_full_ring_drops_and_counts_instead_of_blocking() {
+        let (mut thread, mut links, _, _) = start();
+        thread.shared.stop.store(true, Ordering::Release);
+        wait_until("the learner to stop", || !thread.shared().running());
+        let block = vec![0.0f32; RING_CAPACITY / 2 + 1_000];
+        links.push(block.iter().copied());
+        links.push(block.iter().copied());
+        assert!(links.shared.dropped.load(Ordering::Relaxed) >= 2_000);
+        thread.stop();
+    }
+
+    #[test]
+    fn a_panic_is_caught_reported_and_audio_goes_on() {
+        let (thread, mut links, snapshot, _) = start();
+        assert!(thread.send(Command::Crash));
+        wait_until("the learner to stop", || !thread.shared().running());
+        let error = snapshot.lock().error.clone().expect("the error is shown");
+        assert!(error.contains("crash requested"), "{error}");
+        assert!(thread.shared().error.lock().is_some());
+        // The audio side still works: pushing never blocks, the last table stays readable, and
+        // an offline wait returns at once instead of hanging on a dead learner.
+        links.push([0.1f32; 64].into_iter());
+        links.wait_for_learner(&AtomicBool::new(false));
+        assert_eq!(links.table().len, 0);
+        drop(thread);
+    }
+}

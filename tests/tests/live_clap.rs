@@ -1,0 +1,312 @@
+//! Live learning through the built CLAP bundle, as a user does it in a DAW: play a recording of
+//! an instrument into the sidechain in Learn mode, then play the same notes from MIDI in Play
+//! mode; save and reload; two instruments in a row and Follow mode. The host renders offline
+//! (CLAP render extension), so the learner keeps pace with the audio and the result does not
+//! depend on the machine's speed.
+
+use anyhow::{Context, Result, ensure};
+use dar_ddsp_core::distance::spectral_distance;
+use dar_ddsp_tests::analysis::first_unclean;
+use dar_ddsp_tests::{ClapHost, NoteEv, ParamInfo};
+use std::path::{Path, PathBuf};
+
+const PLUGIN_ID: &str = "org.dar-ddsp.synth";
+const SR: f64 = 48_000.0;
+const BLOCK: usize = 512;
+
+fn plugin_path() -> PathBuf {
+    if let Some(path) = std::env::var_os("DAR_DDSP_CLAP") {
+        return PathBuf::from(path);
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    [
+        "target/bundled-debug/DAR-DDSP.clap",
+        "target/bundled/DAR-DDSP.clap",
+    ]
+    .iter()
+    .map(|c| root.join(c))
+    .find(|p| p.exists())
+    .expect("no DAR-DDSP.clap: run `cargo xtask test`, which bundles the plugin first")
+}
+
+/// One recording from `../shared/eval` with its labelled notes.
+struct Recording {
+    samples: Vec<f32>,
+    notes: Vec<u8>,
+    onsets: Vec<f64>,
+    hold: f64,
+}
+
+fn eval_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/eval")
+}
+
+fn recording(name: &str) -> Result<Recording> {
+    let path = eval_dir().join("instruments").join(name);
+    let mut reader =
+        hound::WavReader::open(&path).with_context(|| format!("cannot open {}", path.display()))?;
+    let samples: Vec<f32> = reader
+        .samples::<i16>()
+        .map(|s| s.map(|v| v as f32 / 32_768.0))
+        .collect::<Result<_, _>>()?;
+    let labels: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(eval_dir().join("labels.json"))?)?;
+    let entry = &labels["files"][format!("instruments/{name}")];
+    let notes = entry["midi_notes"]
+        .as_array()
+        .context("midi_notes")?
+        .iter()
+        .filter_map(|v| v.as_u64().map(|n| n as u8))
+        .collect();
+    let onsets = entry["onsets_s"]
+        .as_array()
+        .context("onsets_s")?
+        .iter()
+        .filter_map(|v| v.as_f64())
+        .collect();
+    let hold = entry["hold_s"].as_f64().context("hold_s")?;
+    Ok(Recording {
+        samples,
+        notes,
+        onsets,
+        hold,
+    })
+}
+
+/// The recording's notes as MIDI (velocity 100).
+fn midi_of(r: &Recording) -> Vec<NoteEv> {
+    r.notes
+        .iter()
+        .zip(&r.onsets)
+        .flat_map(|(&n, &t)| {
+            [
+                NoteEv::on((t * SR) as u32, n, 100.0 / 127.0),
+                NoteEv::off(((t + r.hold) * SR) as u32, n),
+            ]
+        })
+        .collect()
+}
+
+fn param<'p>(params: &'p [ParamInfo], name: &str) -> Result<&'p ParamInfo> {
+    params
+        .iter()
+        .find(|p| p.name == name)
+        .with_context(|| format!("no parameter {name:?}"))
+}
+
+/// Sets a parameter by the text a user would type.
+fn set(host: &mut ClapHost, name: &str, text: &str) -> Result<()> {
+    let params = host.params()?;
+    let id = param(&params, name)?.id;
+    let value = host.text_to_value(id, text)?;
+    host.set_param(id, value)
+}
+
+/// A fresh instance, offline, active at 48 kHz.
+fn offline_instance() -> Result<ClapHost> {
+    let mut host = ClapHost::load(&plugin_path(), PLUGIN_ID)?;
+    host.set_offline(true)?;
+    host.activate(SR, BLOCK as u32)?;
+    Ok(host)
+}
+
+/// Feeds `r` into the sidechain (no MIDI) in the current mode.
+fn listen(host: &mut ClapHost, r: &Recording) -> Result<()> {
+    listen_in_blocks(host, r, BLOCK)
+}
+
+/// [`listen`] in blocks of `block` samples.
+fn listen_in_blocks(host: &mut ClapHost, r: &Recording, block: usize) -> Result<()> {
+    let sc: [&[f32]; 2] = [&r.samples, &r.samples];
+    let out = host.render_with_sidechain(&[], r.samples.len(), block, Some(&sc))?;
+    ensure!(
+        out.iter().all(|c| first_unclean(c).is_none()),
+        "unclean output while learning"
+    );
+    Ok(())
+}
+
+/// Plays `r`'s notes from MIDI alone; the left channel.
+fn play(host: &mut ClapHost, r: &Recording) -> Result<Vec<f32>> {
+    let [left, _] = host.render(&midi_of(r), r.samples.len(), BLOCK)?;
+    ensure!(first_unclean(&left).is_none(), "unclean output");
+    Ok(left)
+}
+
+fn distance(out: &[f32], r: &Recording) -> f32 {
+    spectral_distance(out, &r.samples, SR as f32)
+}
+
+/// The memory as the plugin's state holds it (the `memory` field of nice-plug's JSON state).
+fn prototype_count(host: &mut ClapHost) -> Result<usize> {
+    let state = host.save_state()?;
+    // nice-plug's CLAP state: a little-endian u64 length, then the JSON.
+    let json: serde_json::Value = serde_json::from_slice(state.get(8..).unwrap_or_default())?;
+    let memory: serde_json::Value = serde_json::from_str(
+        json["fields"]["memory"]
+            .as_str()
+            .context("no memory field")?,
+    )?;
+    Ok(memory["prototypes"].as_array().map_or(0, Vec::len))
+}
+
+#[test]
+#[ignore = "learns from recordings (minutes in a debug build); `cargo xtask test` runs it on the release bundle"]
+fn learns_an_instrument_from_the_sidechain_and_plays_it_from_midi() -> Result<()> {
+    let bass = recording("fingered_bass.wav")?;
+    let mut default = offline_instance()?;
+    let d_default = distance(&play(&mut default, &bass)?, &bass);
+
+    let mut host = offline_instance()?;
+    listen(&mut host, &bass)?;
+    let protos = prototype_count(&mut host)?;
+    ensure!(protos >= 1, "nothing was learned");
+    // The same input learns the same memory, however the host cuts it into blocks.
+    let mut other = offline_instance()?;
+    listen_in_blocks(&mut other, &bass, 173)?;
+    ensure!(
+        other.save_state()? == host.save_state()?,
+        "another block size learned another memory"
+    );
+    set(&mut host, "Mode", "Play")?;
+    set(&mut host, "Prototype", "1")?;
+    let out = play(&mut host, &bass)?;
+    let d_learned = distance(&out, &bass);
+    println!(
+        "bass: default patch {d_default:.2} dB, learned {d_learned:.2} dB, {protos} prototypes"
+    );
+    ensure!(
+        d_learned <= 0.6 * d_default,
+        "learned {d_learned:.2} dB is not within 0.6 × the default's {d_default:.2} dB"
+    );
+
+    // Save, reload into a fresh instance, render again: the same output, bit for bit.
+    let state = host.save_state()?;
+    let mut again = ClapHost::load(&plugin_path(), PLUGIN_ID)?;
+    again.set_offline(true)?;
+    again.load_state(&state)?;
+    again.activate(SR, BLOCK as u32)?;
+    let replay = play(&mut again, &bass)?;
+    let mut first = offline_instance()?;
+    first.load_state(&state)?;
+    let reference = play(&mut first, &bass)?;
+    ensure!(replay == reference, "a reloaded memory plays differently");
+    ensure!(
+        prototype_count(&mut again)? == protos,
+        "the reloaded memory lost prototypes"
+    );
+    Ok(())
+}
+
+#[test]
+#[ignore = "learns from recordings (minutes in a debug build); `cargo xtask test` runs it on the release bundle"]
+fn two_instruments_get_their_own_prototypes_and_follow_switches() -> Result<()> {
+    let bass = recording("fingered_bass.wav")?;
+    let organ = recording("church_organ.wav")?;
+    let mut host = offline_instance()?;
+    listen(&mut host, &bass)?;
+    let after_bass = prototype_count(&mut host)?;
+    listen(&mut host, &organ)?;
+    let after_both = prototype_count(&mut host)?;
+    println!("prototypes: {after_bass} after the bass, {after_both} after the organ");
+    ensure!(
+        after_both > after_bass,
+        "the organ got no prototype of its own"
+    );
+
+    // Follow: the sidechain picks the patch that MIDI plays.
+    set(&mut host, "Mode", "Follow")?;
+    let follow = |host: &mut ClapHost, guide: &Recording, target: &Recording| -> Result<f32> {
+        let sc: [&[f32]; 2] = [&guide.samples, &guide.samples];
+        let [left, _] =
+            host.render_with_sidechain(&midi_of(target), target.samples.len(), BLOCK, Some(&sc))?;
+        Ok(distance(&left, target))
+    };
+    // The same MIDI (the bass's notes) under each guide: closer to the bass when the bass
+    // leads than when the organ does.
+    let with_bass = follow(&mut host, &bass, &bass)?;
+    let with_organ = follow(&mut host, &organ, &bass)?;
+    println!(
+        "Follow, bass notes: bass leading {with_bass:.2} dB, organ leading {with_organ:.2} dB"
+    );
+    ensure!(
+        with_bass < with_organ,
+        "Follow did not switch the patch with the sidechain"
+    );
+    Ok(())
+}
+
+/// Ten minutes of audio through process() at 64-sample blocks, in real time mode (the audio
+/// thread never waits), with 16 voices playing and the learner busy learning the eval
+/// recordings from the sidechain (it falls behind in a debug build: the ring then drops and
+/// counts). In the debug bundle `assert_process_allocs` aborts on any allocation. Prints the
+/// worst and the 99.9th-percentile block times.
+#[test]
+fn ten_minutes_at_64_sample_blocks_with_the_learner_busy() -> Result<()> {
+    const SOAK_BLOCK: usize = 64;
+    let names = [
+        "fingered_bass.wav",
+        "church_organ.wav",
+        "flute.wav",
+        "saw_lead.wav",
+    ];
+    let mut sidechain = Vec::new();
+    for n in names {
+        sidechain.extend(recording(n)?.samples);
+    }
+    let total = (600.0 * SR) as usize;
+    let mut host = ClapHost::load(&plugin_path(), PLUGIN_ID)?;
+    host.activate(SR, SOAK_BLOCK as u32)?;
+    let mut times = Vec::with_capacity(total / SOAK_BLOCK + 1);
+    let mut block_sc = [vec![0.0f32; SOAK_BLOCK], vec![0.0f32; SOAK_BLOCK]];
+    let mut pos = 0;
+    let mut peak = 0.0f32;
+    while pos < total {
+        // 16 voices: a chord of 16 notes, retriggered every 2 s.
+        let mut notes = Vec::new();
+        let cycle = (2.0 * SR) as usize;
+        if pos % cycle < SOAK_BLOCK {
+            notes.extend((0..16).map(|k| NoteEv::on(0, 36 + 3 * k as u8, 0.8)));
+        } else if (pos + cycle / 2) % cycle < SOAK_BLOCK {
+            notes.extend((0..16).map(|k| NoteEv::off(0, 36 + 3 * k as u8)));
+        }
+        for (i, s) in block_sc[0].iter_mut().enumerate() {
+            *s = sidechain[(pos + i) % sidechain.len()];
+        }
+        let copy = block_sc[0].clone();
+        block_sc[1].copy_from_slice(&copy);
+        let sc: [&[f32]; 2] = [&block_sc[0], &block_sc[1]];
+        let started = std::time::Instant::now();
+        let [left, right] = host.process(&notes, SOAK_BLOCK, Some(&sc))?;
+        times.push(started.elapsed().as_secs_f64());
+        for x in left.iter().chain(&right) {
+            ensure!(
+                x.is_finite() && (*x == 0.0 || x.abs() >= f32::MIN_POSITIVE),
+                "unclean sample {x:e} at {pos}"
+            );
+            peak = peak.max(x.abs());
+        }
+        pos += SOAK_BLOCK;
+    }
+    let protos = prototype_count(&mut host)?;
+    times.sort_by(f64::total_cmp);
+    let worst = times.last().copied().unwrap_or(0.0);
+    let p999 = times[(times.len() as f64 * 0.999) as usize];
+    let budget = SOAK_BLOCK as f64 / SR;
+    println!(
+        "soak: {} blocks, worst {:.3} ms, 99.9th percentile {:.3} ms, median {:.3} ms (budget {:.3} ms), peak {peak:.2}, {protos} prototypes learned",
+        times.len(),
+        worst * 1e3,
+        p999 * 1e3,
+        times[times.len() / 2] * 1e3,
+        budget * 1e3
+    );
+    // Sixteen voices of a learned patch add up; the bound is "finite and sane", not a level.
+    ensure!(peak < 100.0, "output peak {peak} is out of bounds");
+    ensure!(
+        protos >= 1,
+        "the learner learned nothing while the audio ran"
+    );
+    host.deactivate();
+    Ok(())
+}
