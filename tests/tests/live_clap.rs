@@ -214,6 +214,34 @@ fn two_instruments_get_their_own_prototypes_and_follow_switches() -> Result<()> 
         "the organ got no prototype of its own"
     );
 
+    // Play: each instrument's notes sound closest with a prototype learned from it.
+    set(&mut host, "Mode", "Play")?;
+    let best = |host: &mut ClapHost, r: &Recording| -> Result<(usize, f32)> {
+        let mut best = (0, f32::INFINITY);
+        for k in 1..=after_both {
+            set(host, "Prototype", &k.to_string())?;
+            let d = distance(&play(host, r)?, r);
+            if d < best.1 {
+                best = (k, d);
+            }
+        }
+        Ok(best)
+    };
+    let (bass_best, d_bass) = best(&mut host, &bass)?;
+    let (organ_best, d_organ) = best(&mut host, &organ)?;
+    println!(
+        "Play: the bass is closest with prototype {bass_best} ({d_bass:.2} dB), the organ with \
+         prototype {organ_best} ({d_organ:.2} dB)"
+    );
+    ensure!(
+        bass_best <= after_bass,
+        "the bass plays best with a prototype the organ made"
+    );
+    ensure!(
+        organ_best > after_bass,
+        "the organ plays best with a prototype the bass made"
+    );
+
     // Follow: the sidechain picks the patch that MIDI plays.
     set(&mut host, "Mode", "Follow")?;
     let follow = |host: &mut ClapHost, guide: &Recording, target: &Recording| -> Result<f32> {
