@@ -20,7 +20,7 @@ pub mod table;
 pub use state::{MemoryState, StateError};
 pub use table::PatchTable;
 
-use crate::analysis::{AnalysisConfig, analyze};
+use crate::analysis::{Analysis, AnalysisConfig, analyze};
 use crate::art::{ArtConfig, Decision, Memory, Prototype, code};
 use crate::coupling::CONTEXT_OFFSET_S;
 use crate::encoder::{Encoder, EncoderWeights};
@@ -172,7 +172,7 @@ pub struct LiveLearner {
     /// The memory.
     memory: Memory,
     /// Recent notes per prototype (parallel to the memory's prototypes).
-    banks: Vec<Vec<Vec<f32>>>,
+    banks: Vec<Vec<(Vec<f32>, Analysis)>>,
     /// The encoder.
     encoder: Encoder,
     /// Its weights (for each refinement's coupled objective).
@@ -495,8 +495,10 @@ impl LiveLearner {
             let b = ((end - self.audio_start) as usize).min(self.audio.len());
             if b > a {
                 let clip = self.audio[a..b].to_vec();
+                // Analysed once when banked, not again at every later refinement.
+                let analysis = analyze(&clip, &AnalysisConfig::new(self.config.sample_rate));
                 if let Some(bank) = self.banks.get_mut(j) {
-                    bank.push(clip);
+                    bank.push((clip, analysis));
                     if bank.len() > self.config.bank_notes {
                         bank.remove(0);
                     }
@@ -526,14 +528,8 @@ impl LiveLearner {
         }
         let start = proto.theta;
         let sr = self.config.sample_rate;
-        let bank = &self.banks[j];
-        let analyses: Vec<_> = bank
+        let parts: Vec<(&[f32], &Analysis)> = self.banks[j]
             .iter()
-            .map(|clip| analyze(clip, &AnalysisConfig::new(sr)))
-            .collect();
-        let parts: Vec<(&[f32], &crate::analysis::Analysis)> = bank
-            .iter()
-            .zip(&analyses)
             .filter(|(_, a)| !a.notes.is_empty())
             .map(|(c, a)| (c.as_slice(), a))
             .collect();
