@@ -8,6 +8,9 @@
 //! - `cargo xtask setup` — only the system packages and the Python environment.
 //! - `cargo xtask train-encoder` — retrain the timbre encoder with its shipped seed and settings
 //!   and rewrite `core/assets/encoder.json` (the same bytes on the same toolchain).
+//! - `cargo xtask presets` — remake the factory presets in `presets/`: each recording of
+//!   `../shared/eval/instruments` learned alone, all of them in sequence as one memory, and the
+//!   designed patches (the same bytes on the same toolchain: budgets are in steps).
 //! - anything else (`bundle …`) goes to nice-plug-xtask.
 
 use anyhow::{Context, Result, bail};
@@ -45,7 +48,7 @@ const PY_PACKAGES: &[&str] = &[
 fn main() -> Result<()> {
     let mut args = std::env::args().skip(1);
     let Some(command) = args.next() else {
-        bail!("usage: cargo xtask <install | test | setup | train-encoder | bundle ...>");
+        bail!("usage: cargo xtask <install | test | setup | train-encoder | presets | bundle ...>");
     };
     nice_plug_xtask::chdir_workspace_root()?;
     let root = std::env::current_dir()?;
@@ -71,6 +74,7 @@ fn main() -> Result<()> {
             }
             Ok(())
         }
+        "presets" => presets(&root),
         "setup" => {
             install_system_packages()?;
             python_env(&root).map(|_| ())
@@ -166,6 +170,38 @@ fn test(root: &Path) -> Result<()> {
     }
     println!("cargo xtask test: all checks passed");
     Ok(())
+}
+
+/// Gradient steps per prototype and recording for the factory presets.
+const PRESET_STEPS: &str = "600";
+
+/// `cargo xtask presets`: the factory presets, remade by the command line a user has.
+fn presets(root: &Path) -> Result<()> {
+    run(Command::new("cargo").args(["build", "--release", "-p", "dar-ddsp-cli"]))?;
+    let cli = root.join("target/release/dar-ddsp");
+    let eval = root.join("../shared/eval/instruments");
+    let mut wavs: Vec<PathBuf> = std::fs::read_dir(&eval)
+        .with_context(|| format!("{}: the eval recordings are needed", eval.display()))?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "wav"))
+        .collect();
+    wavs.sort();
+    let out = root.join("presets");
+    for wav in &wavs {
+        let stem = wav.file_stem().context("a file name")?.to_string_lossy();
+        run(Command::new(&cli)
+            .args(["learn", "--budget-steps", PRESET_STEPS, "--out"])
+            .arg(out.join(format!("{stem}.json")))
+            .arg(wav))?;
+    }
+    run(Command::new(&cli)
+        .args(["learn", "--budget-steps", PRESET_STEPS, "--out"])
+        .arg(out.join("ensemble.json"))
+        .args(&wavs))?;
+    run(Command::new(&cli)
+        .args(["preset", "design", "--out"])
+        .arg(out.join("designed.json")))
 }
 
 /// Bundles the debug build already in `target/debug` (nice-plug-xtask's copy step alone).

@@ -2,53 +2,22 @@
 //! (encoder, Fuzzy ART, search with the resonance regularizer) and measures what it keeps,
 //! beside a baseline that trains one patch on everything in turn.
 
-use crate::learn::{Source, distance, eval_files, load};
-use anyhow::{Result, bail};
-use dar_ddsp_core::art::ArtConfig;
-use dar_ddsp_core::continual::{ContinualConfig, ContinualLearner, adjusted_rand_index, purity};
+use crate::learn::{LearnSettings, Source, distance, eval_files, load};
+use anyhow::Result;
+use dar_ddsp_core::continual::{ContinualLearner, adjusted_rand_index, purity};
 use dar_ddsp_core::encoder::EncoderWeights;
-use dar_ddsp_core::learner::{Budget, Objective, ObjectiveConfig, SearchConfig, search};
+use dar_ddsp_core::learner::{Objective, search};
 use dar_ddsp_core::plant::default_theta;
 use std::path::PathBuf;
 
-/// Settings of the run.
-pub struct Settings {
-    /// ρ.
-    pub vigilance: f32,
-    /// Budget per prototype and recording.
-    pub budget: Budget,
-    /// λ_ART.
-    pub resonance: f32,
-    /// Seed of the searches.
-    pub seed: u64,
-}
-
 /// Runs the stream and prints the table (Markdown).
-pub fn continual(wavs: &[PathBuf], s: &Settings) -> Result<()> {
-    if !(s.vigilance.is_finite() && (0.0..=1.0).contains(&s.vigilance)) {
-        bail!("--vigilance must be between 0 and 1");
-    }
-    if !(s.resonance.is_finite() && (0.0..=100.0).contains(&s.resonance)) {
-        bail!("--resonance must be between 0 and 100");
-    }
+pub fn continual(wavs: &[PathBuf], s: &LearnSettings) -> Result<()> {
+    let config = s.config()?;
     let sources: Vec<Source> = eval_files(wavs)?
         .iter()
         .map(|p| load(p))
         .collect::<Result<_>>()?;
     let weights = EncoderWeights::shipped()?;
-    let config = ContinualConfig {
-        art: ArtConfig {
-            vigilance: s.vigilance,
-            ..ArtConfig::default()
-        },
-        budget: s.budget,
-        resonance: s.resonance,
-        search: SearchConfig {
-            seed: s.seed,
-            ..SearchConfig::default()
-        },
-        objective: ObjectiveConfig::default(),
-    };
     let mut learner = ContinualLearner::new(config.clone(), weights);
     let mut baseline = default_theta();
     let (mut labels, mut clusters) = (Vec::new(), Vec::new());

@@ -3,21 +3,20 @@
 use crate::audio::{Recording, read_wav};
 use anyhow::{Result, bail};
 use dar_ddsp_core::analysis::{Analysis, AnalysisConfig, analyze};
+use dar_ddsp_core::art::ArtConfig;
+use dar_ddsp_core::continual::{ContinualConfig, ContinualLearner};
 use dar_ddsp_core::distance::spectral_distance;
+use dar_ddsp_core::encoder::EncoderWeights;
 use dar_ddsp_core::learner::{
     Budget, Objective, ObjectiveConfig, Outcome, SearchConfig, events_of, match_velocities,
     plain_adam, random_search, render_performance, search,
 };
+use dar_ddsp_core::live::MAX_PROTOTYPES;
 use dar_ddsp_core::plant::{Theta, default_theta};
-use dar_ddsp_core::preset::{Preset, Prototype};
+use dar_ddsp_core::preset::{Preset, Settings};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
-
-/// Spectral distance (dB) at which the match value reaches 0: M = 1 − d / this. With the default
-/// ρ = 0.8 a recording within 4 dB of a prototype refines it (other real instruments sit
-/// 6–10 dB apart on the eval set). The memory issue replaces this with Fuzzy ART on embeddings.
-const MATCH_SCALE_DB: f32 = 20.0;
 
 /// A recording with its analysis, ready to learn from.
 pub(crate) struct Source {
@@ -115,90 +114,136 @@ pub fn budget(seconds: f32, steps: Option<f32>) -> Result<Budget> {
     }
 }
 
-/// The `learn` command.
-pub fn learn(
-    wavs: &[PathBuf],
-    out: &Path,
-    vigilance: f32,
-    budget: Budget,
-    seed: u64,
-) -> Result<()> {
-    if !(0.0..=1.0).contains(&vigilance) {
-        bail!("--vigilance must be between 0 and 1");
+/// Settings of the `learn` command.
+pub struct LearnSettings {
+    /// Vigilance ρ.
+    pub vigilance: f32,
+    /// λ_ART.
+    pub resonance: f32,
+    /// Budget per prototype and recording.
+    pub budget: Budget,
+    /// Seed of the searches.
+    pub seed: u64,
+}
+
+impl LearnSettings {
+    /// The full learner's settings, after checking the ranges.
+    pub fn config(&self) -> Result<ContinualConfig> {
+        if !(self.vigilance.is_finite() && (0.0..=1.0).contains(&self.vigilance)) {
+            bail!("--vigilance must be between 0 and 1");
+        }
+        if !(self.resonance.is_finite() && (0.0..=100.0).contains(&self.resonance)) {
+            bail!("--resonance must be between 0 and 100");
+        }
+        Ok(ContinualConfig {
+            art: ArtConfig {
+                vigilance: self.vigilance,
+                capacity: MAX_PROTOTYPES,
+                ..ArtConfig::default()
+            },
+            budget: self.budget,
+            resonance: self.resonance,
+            search: SearchConfig {
+                seed: self.seed,
+                ..SearchConfig::default()
+            },
+            objective: ObjectiveConfig::default(),
+        })
     }
+}
+
+/// The `learn` command: the recordings in order through the full learner (encoder, Fuzzy ART,
+/// search), as the plugin learns from its sidechain, optionally continuing the memory of
+/// preset `from`; writes the memory as a preset.
+pub fn learn(wavs: &[PathBuf], out: &Path, from: Option<&str>, s: &LearnSettings) -> Result<()> {
+    let config = s.config()?;
+    let weights = EncoderWeights::shipped()?;
     // Read everything first: a bad file stops the run before minutes of learning.
+    let start = from
+        .map(|f| crate::presets::open(f, &weights))
+        .transpose()?;
     let sources: Vec<Source> = wavs.iter().map(|p| load(p)).collect::<Result<_>>()?;
-    let mut prototypes: Vec<(Prototype, Vec<usize>)> = Vec::new();
-    for (i, s) in sources.iter().enumerate() {
-        // Resonance test: the prototype that plays this recording's notes closest to it.
-        let matches: Vec<(usize, f32)> = prototypes
-            .iter()
-            .enumerate()
-            .map(|(j, (p, _))| (j, distance(&p.theta, s)))
-            .collect();
-        let best = matches.iter().copied().min_by(|a, b| a.1.total_cmp(&b.1));
-        let resonates = best.filter(|&(_, d)| 1.0 - d / MATCH_SCALE_DB >= vigilance);
-        let (slot, members, starts) = match resonates {
-            Some((j, _)) => {
-                let mut members = prototypes[j].1.clone();
-                members.push(i);
-                (Some(j), members, vec![prototypes[j].0.theta])
-            }
-            None => {
-                let mut nearest = matches.clone();
-                nearest.sort_by(|a, b| a.1.total_cmp(&b.1));
-                let starts = nearest
-                    .iter()
-                    .map(|&(j, _)| prototypes[j].0.theta)
-                    .collect();
-                (None, vec![i], starts)
-            }
-        };
-        let parts: Vec<(&[f32], &Analysis)> = members
-            .iter()
-            .map(|&m| (sources[m].rec.samples.as_slice(), &sources[m].analysis))
-            .collect();
-        let mut objective = Objective::new(&parts, s.rec.sample_rate, &ObjectiveConfig::default())?;
+    let mut learner = ContinualLearner::new(config, weights.clone());
+    if let Some(start) = &start {
+        for p in &start.preset.prototypes {
+            learner.memory_mut().insert(p.clone());
+        }
+    }
+    for src in &sources {
+        let spinner = ProgressBar::new_spinner();
+        spinner.set_style(
+            ProgressStyle::with_template("{prefix:>14} {spinner} {elapsed:>3} learning")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        );
+        spinner.set_prefix(src.name.clone());
+        spinner.enable_steady_tick(std::time::Duration::from_millis(200));
         let started = Instant::now();
-        let outcome = learn_with_bar(&mut objective, &starts, budget, seed, &s.name);
-        let d = distance(&outcome.theta, s);
-        let d0 = distance(&default_theta(), s);
-        let stem = Path::new(&s.name)
+        let report = learner.hear(&src.rec.samples, &src.analysis, src.rec.sample_rate, true)?;
+        spinner.finish_and_clear();
+        let stem = Path::new(&src.name)
             .file_stem()
-            .map_or_else(|| s.name.clone(), |n| n.to_string_lossy().into());
-        let action = match slot {
-            Some(j) => {
-                prototypes[j].0.theta = outcome.theta;
-                prototypes[j].0.loss = Some(outcome.loss);
-                prototypes[j].0.sources.push(s.name.clone());
-                prototypes[j].1 = members;
-                format!("refined prototype {j} \"{}\"", prototypes[j].0.name)
+            .map_or_else(|| src.name.clone(), |n| n.to_string_lossy().into());
+        // New prototypes are named after the recording that made them.
+        for (k, &j) in report.allocated.iter().enumerate() {
+            if let Some(p) = learner.memory_mut().prototype_mut(j) {
+                p.name = if k == 0 {
+                    stem.clone()
+                } else {
+                    format!("{stem} {}", k + 1)
+                };
             }
-            None => {
-                prototypes.push((
-                    Prototype {
-                        name: stem,
-                        theta: outcome.theta,
-                        sources: vec![s.name.clone()],
-                        loss: Some(outcome.loss),
-                    },
-                    members,
-                ));
-                format!("new prototype {}", prototypes.len() - 1)
+        }
+        let mut won: Vec<usize> = report.notes.iter().flatten().copied().collect();
+        won.sort_unstable();
+        won.dedup();
+        for &j in &won {
+            if let Some(p) = learner.memory_mut().prototype_mut(j)
+                && !p.sources.contains(&src.name)
+            {
+                p.sources.push(src.name.clone());
             }
-        };
+        }
+        let names: Vec<String> = won
+            .iter()
+            .map(|&j| {
+                let p = &learner.memory().prototypes()[j];
+                let new = if report.allocated.contains(&j) {
+                    "new "
+                } else {
+                    ""
+                };
+                format!(
+                    "{new}{} \"{}\" ({:.2} dB)",
+                    j + 1,
+                    p.name,
+                    distance(&p.theta, src)
+                )
+            })
+            .collect();
         eprintln!(
-            "{}: {action}; {:.2} dB from the recording (default patch {:.2} dB); {} steps in {:.1} s",
-            s.name,
-            d,
-            d0,
-            outcome.steps,
+            "{}: {} notes → {}; {:.1} s",
+            src.name,
+            report.notes.len(),
+            if names.is_empty() {
+                "no prototype (too short or the memory is full)".to_string()
+            } else {
+                names.join(", ")
+            },
             started.elapsed().as_secs_f32()
         );
     }
+    let settings = start
+        .as_ref()
+        .map_or_else(Settings::default, |l| l.preset.settings);
     let preset = Preset {
-        vigilance,
-        prototypes: prototypes.into_iter().map(|(p, _)| p).collect(),
+        encoder: weights.identity(),
+        settings: Settings {
+            vigilance: s.vigilance,
+            resonance: s.resonance,
+            ..settings
+        },
+        prototypes: learner.memory().prototypes().to_vec(),
+        active: (!learner.memory().prototypes().is_empty()).then_some(0),
     };
     preset.save(out)?;
     eprintln!(

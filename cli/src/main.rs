@@ -6,13 +6,14 @@
 mod audio;
 mod continual;
 mod learn;
+mod presets;
 mod train;
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
+use dar_ddsp_core::encoder::EncoderWeights;
 use dar_ddsp_core::learner::{NoteEvent, render_performance};
 use dar_ddsp_core::plant::{P, note_to_hz};
-use dar_ddsp_core::preset::Preset;
 use std::path::PathBuf;
 
 #[derive(Parser)]
@@ -28,7 +29,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Learn patches from recordings (as the plugin learns from its sidechain) into a preset.
+    /// Learn recordings in order into a memory of prototypes (encoder, Fuzzy ART and search, as
+    /// the plugin learns from its sidechain) and write it as a preset.
     Learn {
         /// WAV files, learned in order.
         #[arg(required = true)]
@@ -36,28 +38,41 @@ enum Command {
         /// The preset to write (replaced atomically when learning is done).
         #[arg(long)]
         out: PathBuf,
-        /// Vigilance ρ, 0–1: how close a recording must sound to a prototype to refine it
-        /// rather than get a prototype of its own.
-        #[arg(long, default_value_t = 0.8)]
+        /// Go on learning into this preset's memory (a file, or a factory or user preset's
+        /// name) instead of an empty one.
+        #[arg(long)]
+        from: Option<String>,
+        /// Vigilance ρ, 0–1: how close a note must sound to a prototype to refine it rather
+        /// than get a prototype of its own.
+        #[arg(long, default_value_t = dar_ddsp_core::art::DEFAULT_VIGILANCE)]
         vigilance: f32,
-        /// Learning time per recording, seconds.
+        /// λ_ART, the weight of the resonance regularizer (0 = off).
+        #[arg(long, default_value_t = 0.5)]
+        resonance: f32,
+        /// Learning time per prototype and recording, seconds.
         #[arg(long, default_value_t = 10.0)]
         budget_seconds: f32,
-        /// Learning work per recording in gradient steps, instead of time: the same result on
-        /// every machine.
+        /// Learning work per prototype and recording in gradient steps, instead of time: the
+        /// same result on every machine.
         #[arg(long)]
         budget_steps: Option<f32>,
         /// Seed of the search's random patches and dither.
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
+    /// Look into, combine, list and make presets.
+    Preset {
+        #[command(subcommand)]
+        action: PresetAction,
+    },
     /// Render notes with a learned patch through the plugin's synth.
     Render {
-        /// The preset.
+        /// The preset: a file, or a factory or user preset's name (`dar-ddsp preset list`).
         #[arg(long)]
-        preset: PathBuf,
-        /// Which prototype: its index (from 0) or its name.
-        #[arg(long, default_value = "0")]
+        preset: String,
+        /// Which prototype: its number (from 1, as in `preset info` and the plugin) or its
+        /// name.
+        #[arg(long, default_value = "1")]
         prototype: String,
         /// MIDI notes, played one after another, e.g. 48,55,60.
         #[arg(long, value_delimiter = ',', required = true)]
@@ -138,18 +153,64 @@ enum Command {
     },
 }
 
+#[derive(Subcommand)]
+enum PresetAction {
+    /// Print a preset's settings and prototypes.
+    Info {
+        /// A file, or a factory or user preset's name.
+        preset: String,
+    },
+    /// Combine two memories: A's prototypes, then B's (renamed where names clash).
+    Merge {
+        /// The first preset (its settings are kept).
+        a: String,
+        /// The second preset.
+        b: String,
+        /// The preset to write (replaced atomically).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// List the factory presets and those in the user's preset directory.
+    List,
+    /// Write the designed factory patches (bright saw, dark square, …) as a preset.
+    Design {
+        /// The preset to write.
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
 fn main() {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Learn {
             wavs,
             out,
+            from,
             vigilance,
+            resonance,
             budget_seconds,
             budget_steps,
             seed,
-        } => learn::budget(budget_seconds, budget_steps)
-            .and_then(|b| learn::learn(&wavs, &out, vigilance, b, seed)),
+        } => learn::budget(budget_seconds, budget_steps).and_then(|budget| {
+            learn::learn(
+                &wavs,
+                &out,
+                from.as_deref(),
+                &learn::LearnSettings {
+                    vigilance,
+                    resonance,
+                    budget,
+                    seed,
+                },
+            )
+        }),
+        Command::Preset { action } => match action {
+            PresetAction::Info { preset } => presets::info(&preset),
+            PresetAction::Merge { a, b, out } => presets::merge(&a, &b, &out),
+            PresetAction::List => presets::list(),
+            PresetAction::Design { out } => presets::design(&out),
+        },
         Command::Render {
             preset,
             prototype,
@@ -182,7 +243,7 @@ fn main() {
         } => learn::budget(10.0, Some(budget_steps)).and_then(|budget| {
             continual::continual(
                 &wavs,
-                &continual::Settings {
+                &learn::LearnSettings {
                     vigilance,
                     budget,
                     resonance,
@@ -223,7 +284,7 @@ fn distance(candidate: &std::path::Path, target: &std::path::Path) -> Result<()>
 
 /// The `render` command.
 fn render(
-    preset: &std::path::Path,
+    preset: &str,
     which: &str,
     notes: &[u8],
     (hold, gap, velocity): (f32, f32, u8),
@@ -245,16 +306,14 @@ fn render(
     if !audio::RATES.contains(&sample_rate) {
         bail!("--sample-rate must be 8000–384000 Hz");
     }
-    let preset = Preset::load(preset)?;
+    let loaded = presets::open(preset, &EncoderWeights::shipped()?)?;
+    let protos = &loaded.preset.prototypes;
     let proto = match which.parse::<usize>() {
-        Ok(i) => preset.prototypes.get(i).with_context(|| {
-            format!(
-                "no prototype {i}: the preset holds {}",
-                preset.prototypes.len()
-            )
-        })?,
-        Err(_) => preset
-            .prototypes
+        Ok(i) => i
+            .checked_sub(1)
+            .and_then(|i| protos.get(i))
+            .with_context(|| format!("no prototype {i}: the preset holds 1–{}", protos.len()))?,
+        Err(_) => protos
             .iter()
             .find(|p| p.name == which)
             .with_context(|| format!("no prototype named {which:?}"))?,

@@ -75,7 +75,8 @@ fn learn_then_render_moves_toward_the_instrument() {
         String::from_utf8_lossy(&out.stderr)
     );
     let text = std::fs::read_to_string(&preset).expect("preset written");
-    assert!(text.contains("\"prototypes\"") && text.contains("\"cutoff\""));
+    assert!(text.contains("\"version\": 2") && text.contains("\"weights\""));
+    assert!(text.contains("\"cutoff\"") && text.contains("\"trumpet.wav\""));
 
     // Render the file's layout (labels.json: 6 notes, 2 s apart, held 1.5 s) with the learned
     // patch and with the default patch; the learned one must be clearly closer.
@@ -181,8 +182,12 @@ fn bad_presets_and_arguments_are_refused() {
     let cases: [(&Path, &[&str], &str); 5] = [
         (&bad, &[], "not a DAR-DDSP preset"),
         (&newer, &[], "newer"),
-        (&empty, &[], "no prototype 0"),
-        (&dir.join("none.json"), &[], "No such file"),
+        (&empty, &[], "no prototype 1"),
+        (
+            &dir.join("none.json"),
+            &[],
+            "no such file, and no factory or user preset",
+        ),
         (&empty, &["--velocity", "0"], "--velocity"),
     ];
     for (preset, extra, what) in cases {
@@ -198,5 +203,119 @@ fn bad_presets_and_arguments_are_refused() {
         assert_fails(&o, what);
         assert_eq!(std::fs::read_to_string(&out).expect("kept"), "keep me");
     }
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// `preset info`, `merge` and `list` as a user runs them, with the user preset directory in a
+/// scratch `XDG_DATA_HOME`; bad presets get one clear line and nothing is written.
+#[test]
+fn presets_are_shown_merged_and_listed() {
+    let dir = scratch("presets");
+    let data = dir.join("data");
+    let user = data.join("dar-ddsp/presets");
+    std::fs::create_dir_all(&user).expect("user dir");
+    let run = |args: &[&str]| {
+        bin()
+            .env("XDG_DATA_HOME", &data)
+            .args(args)
+            .output()
+            .expect("run")
+    };
+    let ok = |o: &Output| {
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    // The designed factory preset, by name.
+    let info = ok(&run(&["preset", "info", "designed"]));
+    assert!(
+        info.contains("version 2") && info.contains("bright saw"),
+        "{info}"
+    );
+    assert!(info.contains("5 prototype(s)"), "{info}");
+
+    // Merge a factory preset with itself into the user directory: names made unique.
+    let merged = user.join("twice.json");
+    ok(&run(&[
+        "preset",
+        "merge",
+        "designed",
+        "designed",
+        "--out",
+        merged.to_str().expect("utf-8 path"),
+    ]));
+    let info = ok(&run(&["preset", "info", "twice"]));
+    assert!(
+        info.contains("10 prototype(s)") && info.contains("bright saw (2)"),
+        "{info}"
+    );
+
+    // Listed beside the factory presets, with an unreadable file named as such.
+    std::fs::write(user.join("broken.json"), "{").expect("write");
+    let list = ok(&run(&["preset", "list"]));
+    assert!(
+        list.contains("designed") && list.contains("ensemble"),
+        "{list}"
+    );
+    assert!(
+        list.contains("twice") && list.contains("10 prototype(s)"),
+        "{list}"
+    );
+    assert!(
+        list.contains("broken") && list.contains("unreadable"),
+        "{list}"
+    );
+
+    // A named prototype of a factory preset renders.
+    let wav = dir.join("flute.wav");
+    ok(&run(&[
+        "render",
+        "--preset",
+        "designed",
+        "--prototype",
+        "breathy flute",
+        "--notes",
+        "72",
+        "--hold",
+        "0.5",
+        "--out",
+        wav.to_str().expect("utf-8 path"),
+    ]));
+    let audio = read_mono(&wav);
+    assert!(audio.iter().any(|x| x.abs() > 0.01), "silent render");
+
+    // Bad inputs: one line, exit 1, the output untouched.
+    let out = dir.join("out.json");
+    std::fs::write(&out, "keep me").expect("write");
+    let out_s = out.to_str().expect("utf-8 path");
+    let broken = user.join("broken.json");
+    let broken_s = broken.to_str().expect("utf-8 path");
+    for (args, what) in [
+        (
+            vec!["preset", "info", "nothing-here"],
+            "no factory or user preset",
+        ),
+        (vec!["preset", "info", broken_s], "not a DAR-DDSP preset"),
+        (
+            vec!["preset", "merge", "designed", broken_s, "--out", out_s],
+            "broken.json",
+        ),
+    ] {
+        assert_fails(&run(&args), what);
+        assert_eq!(std::fs::read_to_string(&out).expect("kept"), "keep me");
+    }
+    // Doubling a memory by merging it with itself stops at the plugin's 256 prototypes.
+    let big = dir.join("big.json");
+    let big_s = big.to_str().expect("utf-8 path");
+    std::fs::copy(&merged, &big).expect("copy");
+    for size in [20, 40, 80, 160] {
+        ok(&run(&["preset", "merge", big_s, big_s, "--out", big_s]));
+        let info = ok(&run(&["preset", "info", big_s]));
+        assert!(info.contains(&format!("{size} prototype(s)")), "{info}");
+    }
+    assert_fails(
+        &run(&["preset", "merge", big_s, big_s, "--out", out_s]),
+        "320 prototypes, more than the 256",
+    );
+    assert_eq!(std::fs::read_to_string(&out).expect("kept"), "keep me");
     std::fs::remove_dir_all(&dir).ok();
 }

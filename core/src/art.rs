@@ -77,6 +77,9 @@ pub struct Prototype {
     pub locked: bool,
     /// The learner's last loss for its θ (∞ until learned).
     pub loss: f32,
+    /// The recordings it was learned from (file names; empty when learned live). Informational:
+    /// kept through presets and project states.
+    pub sources: Vec<String>,
 }
 
 /// What a presentation did.
@@ -270,6 +273,7 @@ impl Memory {
             last_matched: now,
             locked: false,
             loss: f32::INFINITY,
+            sources: Vec::new(),
         });
         Decision::Allocated { index, nearest }
     }

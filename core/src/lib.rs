@@ -9,6 +9,7 @@ pub mod coupling;
 pub mod distance;
 pub mod dual;
 pub mod encoder;
+pub mod factory;
 pub mod fastmath;
 pub mod features;
 pub mod glide;
@@ -19,6 +20,7 @@ pub mod optimizer;
 pub mod plant;
 pub mod preset;
 pub mod real;
+pub mod reembed;
 pub mod stft;
 
 pub use dual::Dual;

@@ -7,8 +7,9 @@
 use crossbeam_channel::{Receiver, Sender, bounded};
 use dar_ddsp_core::art::Prototype;
 use dar_ddsp_core::encoder::EncoderWeights;
+use dar_ddsp_core::live::state::STATE_VERSION;
 use dar_ddsp_core::live::{
-    LiveConfig, LiveEvent, LiveLearner, LiveSettings, MemoryState, Mode, PatchTable,
+    LiveConfig, LiveEvent, LiveLearner, LiveSettings, MAX_PROTOTYPES, MemoryState, Mode, PatchTable,
 };
 use parking_lot::{Mutex, RwLock};
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -39,6 +40,9 @@ pub enum Command {
     Rename(usize, String),
     /// Lock or unlock one prototype.
     Lock(usize, bool),
+    /// Replace the whole memory (a preset the editor loaded, already checked and fitted to
+    /// this encoder), with the active prototype.
+    Replace(Vec<Prototype>, Option<usize>),
     /// Panic inside the learner (tests of the panic path; debug builds only).
     #[cfg(debug_assertions)]
     Crash,
@@ -391,8 +395,11 @@ fn work(mut w: Worker) {
     while !w.shared.stop.load(Ordering::Acquire) {
         let mut changed = false;
         if w.loaded.load(Ordering::Acquire) {
-            w.take_loaded_state();
-            w.publish(&mut last_match, true, false);
+            // A memory of an older version or another encoder is stored back in this build's
+            // form; one already in it, or one refused, stays in the state byte for byte, so
+            // saving the project loses nothing and round-trips exactly.
+            let rewrite = w.take_loaded_state();
+            w.publish(&mut last_match, true, rewrite);
             // Cleared only once the loaded memory is published: an offline render waiting on
             // the flag then plays the loaded patches from its next block.
             w.loaded.store(false, Ordering::Release);
@@ -440,18 +447,30 @@ fn work(mut w: Worker) {
 }
 
 impl Worker {
-    /// Replaces the live memory with the one the host just loaded; a memory this build refuses
-    /// is reported and the live one kept.
-    fn take_loaded_state(&mut self) {
+    /// Replaces the live memory with the one the host just loaded (re-embedded when it was
+    /// learned with another encoder); a memory this build refuses is reported and the live one
+    /// kept. Whether the stored form must be rewritten (it was migrated or re-embedded).
+    fn take_loaded_state(&mut self) -> bool {
         let state = self.memory.read().clone();
-        match state.prototypes(&self.learner.weights().identity()) {
-            Ok(prototypes) => {
-                self.learner.replace_memory(prototypes, state.active);
+        let migrated = state.version != STATE_VERSION;
+        match state.restore(self.learner.weights(), MAX_PROTOTYPES) {
+            Ok(r) => {
+                if r.reembedded > 0 {
+                    nice_plug::nice_log!(
+                        "DAR-DDSP: {} prototypes were learned with another encoder and were \
+                         re-embedded from their patches",
+                        r.reembedded
+                    );
+                }
+                let rewrite = migrated || r.reembedded > 0;
+                self.learner.replace_memory(r.prototypes, r.active);
                 self.snapshot.lock().error = None;
+                rewrite
             }
             Err(e) => {
                 nice_plug::nice_error!("DAR-DDSP: {e}");
                 self.snapshot.lock().error = Some(e.to_string());
+                false
             }
         }
     }
@@ -466,6 +485,10 @@ impl Worker {
             Command::Remove(i) => self.learner.remove(i).is_some(),
             Command::Rename(i, name) => self.learner.edit(i, Some(name), None).is_some(),
             Command::Lock(i, locked) => self.learner.edit(i, None, Some(locked)).is_some(),
+            Command::Replace(prototypes, active) => {
+                self.learner.replace_memory(prototypes, active);
+                true
+            }
             #[cfg(debug_assertions)]
             Command::Crash => panic!("crash requested by a test"),
         }
@@ -564,6 +587,37 @@ mod tests {
         // A new learner starts cleanly after the old one is joined.
         let (again, _links, _, _) = start();
         assert!(again.shared().running());
+    }
+
+    #[test]
+    fn a_factory_preset_replaces_the_memory_and_is_stored() {
+        let (thread, mut links, snapshot, memory) = start();
+        let weights = EncoderWeights::shipped().expect("shipped weights");
+        let loaded = dar_ddsp_core::factory::load("designed", &weights)
+            .expect("a factory preset")
+            .expect("loads");
+        let preset = loaded.preset;
+        assert!(thread.send(Command::Replace(preset.prototypes.clone(), preset.active)));
+        wait_until("the preset", || {
+            links.table().len == preset.prototypes.len()
+        });
+        let names: Vec<String> = snapshot
+            .lock()
+            .prototypes
+            .iter()
+            .map(|p| p.0.clone())
+            .collect();
+        let want: Vec<String> = preset.prototypes.iter().map(|p| p.name.clone()).collect();
+        assert_eq!(names, want);
+        // The project state now holds it, so saving the project keeps it.
+        wait_until("the stored memory", || {
+            memory.read().prototypes.len() == preset.prototypes.len()
+        });
+        let stored = memory
+            .read()
+            .restore(&weights, MAX_PROTOTYPES)
+            .expect("valid");
+        assert_eq!(stored.prototypes, preset.prototypes);
     }
 
     #[test]

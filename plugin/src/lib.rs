@@ -3,7 +3,8 @@
 
 use dar_ddsp_core::encoder::EncoderWeights;
 use dar_ddsp_core::glide::Glide;
-use dar_ddsp_core::live::{LiveSettings, Mode, morph, with_offsets};
+use dar_ddsp_core::live::state::STATE_VERSION;
+use dar_ddsp_core::live::{LiveSettings, MAX_PROTOTYPES, MemoryState, Mode, morph, with_offsets};
 use dar_ddsp_core::plant::{Synth, Theta};
 use nice_plug::prelude::*;
 use parking_lot::Mutex;
@@ -237,7 +238,9 @@ impl Plugin for DarDdsp {
 
 impl DarDdsp {
     /// Starts (or restarts) the learner from the memory in the state. Main thread only;
-    /// allocates. A memory the state refuses (newer, damaged, another encoder) is reported and
+    /// allocates. A memory of this encoder is checked here, so the first block already plays
+    /// it; one from another encoder is left to the learner thread, which re-embeds it (a
+    /// moment's work). A memory the state refuses (newer, damaged, too large) is reported and
     /// left as it is in the state, and learning starts empty.
     fn start_learner(&mut self) {
         self.stop_learner();
@@ -248,13 +251,24 @@ impl DarDdsp {
                 return;
             }
         };
-        // Whatever the state holds now is what the new learner starts from.
-        self.params.memory.loaded.store(false, Ordering::Release);
         let state = self.params.memory.state.read().clone();
-        let (prototypes, active, refused) = match state.prototypes(&weights.identity()) {
-            Ok(p) => (p, state.active, None),
-            Err(e) => (Vec::new(), None, Some(e.to_string())),
-        };
+        let here = state.prototypes.is_empty() || state.encoder == weights.identity();
+        let (prototypes, active, refused) =
+            match here.then(|| state.restore(&weights, MAX_PROTOTYPES)) {
+                Some(Ok(r)) => {
+                    // An older version is stored back in this build's form at once.
+                    if state.version != STATE_VERSION {
+                        *self.params.memory.state.write() =
+                            MemoryState::of(&r.prototypes, r.active, &weights.identity());
+                    }
+                    (r.prototypes, r.active, None)
+                }
+                Some(Err(e)) => (Vec::new(), None, Some(e.to_string())),
+                None => (Vec::new(), None, None),
+            };
+        // Not checked here: the learner takes it as a freshly loaded state (an offline render
+        // waits for that).
+        self.params.memory.loaded.store(!here, Ordering::Release);
         let settings = self.settings();
         let started = LearnerThread::start(
             self.sample_rate,

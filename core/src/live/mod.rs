@@ -17,7 +17,7 @@
 pub mod state;
 pub mod table;
 
-pub use state::{MemoryState, StateError};
+pub use state::{MemoryState, Restored, SavedPrototype, StateError};
 pub use table::PatchTable;
 
 use crate::analysis::{Analysis, AnalysisConfig, analyze};

@@ -1,24 +1,39 @@
-//! The memory as the plugin's state stores it (in the DAW project): versioned JSON with every
-//! prototype's complement-coded weights and its θ as *named* values, so a parameter added later
-//! does not break old projects. Reading never panics: anything malformed is refused with a
+//! The memory as it is stored — in the plugin's state (the DAW project) and, with a format name
+//! and the learning settings around it, in preset files ([`crate::preset`]): versioned JSON with
+//! every prototype's complement-coded weights and its θ as *named* values, so a parameter added
+//! later does not break old files. Reading never panics: anything malformed is refused with a
 //! reason, and the caller keeps what it had.
+//!
+//! Versions: 1 (the first plugin states) had no `embedding` and no `sources`; both default on
+//! reading (a version-1 memory was always learned at 16 dimensions). Version 2 adds them.
 
 use crate::art::{CODE_LEN, MAX_CAPACITY, Prototype};
+use crate::encoder::{EMBED_DIM, Encoder, EncoderWeights};
 use crate::plant::{SPECS, default_theta};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-/// Version of the state written by this build.
-pub const STATE_VERSION: u32 = 1;
+/// Version of the memory written by this build (plugin states and presets).
+pub const STATE_VERSION: u32 = 2;
+/// Longest prototype name kept, characters.
+pub const MAX_NAME: usize = 64;
+/// Most sources kept per prototype, and the longest kept, characters.
+pub const MAX_SOURCES: usize = 64;
+/// Sample rate at which prototypes are re-embedded, Hz (the encoder's training rate).
+pub const REEMBED_RATE: f32 = 48_000.0;
+
+fn version_1_embedding() -> usize {
+    16
+}
 
 /// One prototype as stored.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SavedPrototype {
     /// Display name.
     pub name: String,
-    /// Complement-coded weights.
+    /// Complement-coded weights [u, 1 − v], 2 × `embedding` values in 0–1.
     pub weights: Vec<f32>,
-    /// θ by parameter id.
+    /// θ by parameter id, musical units.
     pub theta: BTreeMap<String, f32>,
     /// Presentations won.
     pub uses: u64,
@@ -30,6 +45,9 @@ pub struct SavedPrototype {
     pub locked: bool,
     /// The learner's last loss (absent until learned).
     pub loss: Option<f32>,
+    /// Recordings it was learned from (version 2; empty when learned live).
+    #[serde(default)]
+    pub sources: Vec<String>,
 }
 
 /// The whole memory as stored.
@@ -37,8 +55,11 @@ pub struct SavedPrototype {
 pub struct MemoryState {
     /// [`STATE_VERSION`] when written.
     pub version: u32,
-    /// Identity of the encoder the weights were learned with.
+    /// Identity of the encoder the weights were learned with ([`EncoderWeights::identity`]).
     pub encoder: String,
+    /// Embedding size the weights were learned at (version 2; 16 for version 1).
+    #[serde(default = "version_1_embedding")]
+    pub embedding: usize,
     /// The active prototype.
     pub active: Option<usize>,
     /// The prototypes.
@@ -50,6 +71,7 @@ impl Default for MemoryState {
         Self {
             version: STATE_VERSION,
             encoder: String::new(),
+            embedding: EMBED_DIM,
             active: None,
             prototypes: Vec::new(),
         }
@@ -60,104 +82,169 @@ impl Default for MemoryState {
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum StateError {
     /// Written by a newer DAR-DDSP: update the plugin to open it.
-    #[error("the memory was saved by a newer DAR-DDSP (state version {0}); update the plugin")]
+    #[error("the memory was saved by a newer DAR-DDSP (version {0}); update DAR-DDSP to open it")]
     Newer(u32),
-    /// Learned with another encoder: its prototypes would not be recognised; relearn them.
-    #[error("the memory was learned with another encoder ({0}); relearn it with this version")]
-    Encoder(String),
-    /// Malformed: the project's memory is damaged; it was not loaded.
-    #[error("the stored memory is damaged ({0}); it was not loaded")]
+    /// More prototypes than the memory holds: delete some (or merge fewer presets) first.
+    #[error("the memory holds {found} prototypes, more than the {limit} this memory can hold")]
+    TooMany {
+        /// Prototypes in the file.
+        found: usize,
+        /// The receiving memory's capacity.
+        limit: usize,
+    },
+    /// Malformed: the memory is damaged; it was not loaded.
+    #[error("the memory is damaged ({0}); it was not loaded")]
     Damaged(String),
 }
 
+/// A stored memory made ready for this build's encoder.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Restored {
+    /// The prototypes, checked.
+    pub prototypes: Vec<Prototype>,
+    /// The active prototype (dropped when out of range).
+    pub active: Option<usize>,
+    /// How many prototypes got new weights from their θ because they were learned with another
+    /// encoder (0 when the encoder matched).
+    pub reembedded: usize,
+}
+
+impl SavedPrototype {
+    /// The stored form of `p`. Allocates.
+    pub fn of(p: &Prototype) -> Self {
+        Self {
+            name: p.name.clone(),
+            weights: p.weights.to_vec(),
+            theta: SPECS
+                .iter()
+                .zip(&p.theta)
+                .map(|(s, v)| (s.id.to_string(), *v))
+                .collect(),
+            uses: p.uses,
+            created: p.created,
+            last_matched: p.last_matched,
+            locked: p.locked,
+            loss: p.loss.is_finite().then_some(p.loss),
+            sources: p.sources.clone(),
+        }
+    }
+
+    /// The prototype, checked; `weights` false skips the weights (they are about to be
+    /// re-embedded). Unknown θ ids are ignored, missing ones take their defaults, values are
+    /// clamped into range. The error says what is wrong.
+    fn restore(&self, weights: bool) -> Result<Prototype, String> {
+        let mut w = [0.0; CODE_LEN];
+        if weights {
+            if self.weights.len() != CODE_LEN {
+                return Err(format!(
+                    "wrong embedding size: {} weights, this build uses {CODE_LEN}",
+                    self.weights.len()
+                ));
+            }
+            if !self
+                .weights
+                .iter()
+                .all(|w| w.is_finite() && (0.0..=1.0).contains(w))
+            {
+                return Err("weights outside 0–1".into());
+            }
+            w.copy_from_slice(&self.weights);
+        }
+        if !(self.created.is_finite() && self.last_matched.is_finite()) {
+            return Err("times are not finite".into());
+        }
+        let mut theta = default_theta();
+        for (k, spec) in SPECS.iter().enumerate() {
+            if let Some(&v) = self.theta.get(spec.id) {
+                if !v.is_finite() {
+                    return Err(format!("{} is not a finite number", spec.id));
+                }
+                theta[k] = spec.sanitize(v);
+            }
+        }
+        Ok(Prototype {
+            weights: w,
+            theta,
+            name: self.name.chars().take(MAX_NAME).collect(),
+            uses: self.uses,
+            created: self.created,
+            last_matched: self.last_matched,
+            locked: self.locked,
+            loss: self.loss.filter(|l| l.is_finite()).unwrap_or(f32::INFINITY),
+            sources: self
+                .sources
+                .iter()
+                .take(MAX_SOURCES)
+                .map(|s| s.chars().take(256).collect())
+                .collect(),
+        })
+    }
+}
+
 impl MemoryState {
-    /// The state of `prototypes` learned with encoder `encoder`.
+    /// The state of `prototypes` learned with encoder `encoder`. Allocates.
     pub fn of(prototypes: &[Prototype], active: Option<usize>, encoder: &str) -> Self {
         Self {
             version: STATE_VERSION,
             encoder: encoder.to_string(),
+            embedding: EMBED_DIM,
             active,
-            prototypes: prototypes
-                .iter()
-                .map(|p| SavedPrototype {
-                    name: p.name.clone(),
-                    weights: p.weights.to_vec(),
-                    theta: SPECS
-                        .iter()
-                        .zip(&p.theta)
-                        .map(|(s, v)| (s.id.to_string(), *v))
-                        .collect(),
-                    uses: p.uses,
-                    created: p.created,
-                    last_matched: p.last_matched,
-                    locked: p.locked,
-                    loss: p.loss.is_finite().then_some(p.loss),
-                })
-                .collect(),
+            prototypes: prototypes.iter().map(SavedPrototype::of).collect(),
         }
     }
 
-    /// The prototypes, checked against this build's encoder `encoder`. An empty state (never
-    /// learned) is always accepted. Unknown θ ids are ignored and missing ones take their
-    /// defaults; values are clamped into range.
-    pub fn prototypes(&self, encoder: &str) -> Result<Vec<Prototype>, StateError> {
+    /// The prototypes, checked, for a memory of `capacity` using encoder `weights`. Prototypes
+    /// learned with another encoder get new weights from their θ ([`crate::reembed`]); an
+    /// empty memory (never learned) is always accepted. Allocates.
+    pub fn restore(
+        &self,
+        weights: &EncoderWeights,
+        capacity: usize,
+    ) -> Result<Restored, StateError> {
         if self.version > STATE_VERSION {
             return Err(StateError::Newer(self.version));
         }
-        if self.prototypes.is_empty() {
-            return Ok(Vec::new());
+        if self.version == 0 {
+            return Err(StateError::Damaged("version 0 does not exist".into()));
         }
-        if self.encoder != encoder {
-            return Err(StateError::Encoder(self.encoder.clone()));
+        let limit = capacity.min(MAX_CAPACITY);
+        if self.prototypes.len() > limit {
+            return Err(StateError::TooMany {
+                found: self.prototypes.len(),
+                limit,
+            });
         }
-        if self.prototypes.len() > MAX_CAPACITY {
+        let same = self.encoder == weights.identity();
+        if same && self.embedding != EMBED_DIM {
             return Err(StateError::Damaged(format!(
-                "{} prototypes",
-                self.prototypes.len()
+                "embedding size {} for an encoder of {EMBED_DIM}",
+                self.embedding
             )));
         }
-        self.prototypes
+        let mut prototypes = self
+            .prototypes
             .iter()
             .enumerate()
             .map(|(i, s)| {
-                let damaged =
-                    |what: &str| StateError::Damaged(format!("prototype {}: {what}", i + 1));
-                if s.weights.len() != CODE_LEN {
-                    return Err(damaged("wrong embedding size"));
-                }
-                if !s
-                    .weights
-                    .iter()
-                    .all(|w| w.is_finite() && (0.0..=1.0).contains(w))
-                {
-                    return Err(damaged("weights out of range"));
-                }
-                if !(s.created.is_finite() && s.last_matched.is_finite()) {
-                    return Err(damaged("times not finite"));
-                }
-                let mut weights = [0.0; CODE_LEN];
-                weights.copy_from_slice(&s.weights);
-                let mut theta = default_theta();
-                for (k, spec) in SPECS.iter().enumerate() {
-                    if let Some(&v) = s.theta.get(spec.id) {
-                        if !v.is_finite() {
-                            return Err(damaged("θ not finite"));
-                        }
-                        theta[k] = v.clamp(spec.min, spec.max);
-                    }
-                }
-                Ok(Prototype {
-                    weights,
-                    theta,
-                    name: s.name.chars().take(64).collect(),
-                    uses: s.uses,
-                    created: s.created,
-                    last_matched: s.last_matched,
-                    locked: s.locked,
-                    loss: s.loss.filter(|l| l.is_finite()).unwrap_or(f32::INFINITY),
+                s.restore(same).map_err(|e| {
+                    StateError::Damaged(format!("prototype {} (\"{}\"): {e}", i + 1, s.name))
                 })
             })
-            .collect()
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut reembedded = 0;
+        if !same && !prototypes.is_empty() {
+            let mut encoder = Encoder::new(weights.clone(), REEMBED_RATE);
+            for p in &mut prototypes {
+                p.weights = crate::reembed::weights_for(&p.theta, &mut encoder, REEMBED_RATE);
+                reembedded += 1;
+            }
+        }
+        let active = self.active.filter(|&a| a < prototypes.len());
+        Ok(Restored {
+            prototypes,
+            active,
+            reembedded,
+        })
     }
 }
 
@@ -168,7 +255,7 @@ mod tests {
 
     fn proto(v: f32) -> Prototype {
         Prototype {
-            weights: code(&[v; crate::encoder::EMBED_DIM]),
+            weights: code(&[v; EMBED_DIM]),
             theta: default_theta(),
             name: format!("p{v}"),
             uses: 3,
@@ -176,46 +263,109 @@ mod tests {
             last_matched: 2.5,
             locked: v > 0.5,
             loss: if v > 0.5 { 0.25 } else { f32::INFINITY },
+            sources: vec![format!("s{v}.wav")],
         }
+    }
+
+    fn shipped() -> EncoderWeights {
+        EncoderWeights::shipped().expect("shipped encoder")
     }
 
     #[test]
     fn round_trips_exactly_through_json() {
+        let w = shipped();
         let protos = vec![proto(0.2), proto(0.7)];
-        let state = MemoryState::of(&protos, Some(1), "abc");
+        let state = MemoryState::of(&protos, Some(1), &w.identity());
         let json = serde_json::to_string(&state).unwrap();
         let back: MemoryState = serde_json::from_str(&json).unwrap();
         assert_eq!(back, state);
-        assert_eq!(back.prototypes("abc").unwrap(), protos);
+        let restored = back.restore(&w, 256).unwrap();
+        assert_eq!(restored.prototypes, protos);
+        assert_eq!(restored.active, Some(1));
+        assert_eq!(restored.reembedded, 0);
+    }
+
+    #[test]
+    fn a_version_1_memory_migrates() {
+        // As the first plugin builds wrote it: no embedding size, no sources.
+        let w = shipped();
+        let weights: Vec<String> = code(&[0.25; EMBED_DIM])
+            .iter()
+            .map(|x| x.to_string())
+            .collect();
+        let text = format!(
+            r#"{{"version":1,"encoder":"{}","active":0,"prototypes":[{{"name":"bass",
+            "weights":[{}],"theta":{{"cutoff":900.0}},"uses":4,"created":0.5,
+            "last_matched":3.0,"locked":false,"loss":0.3}}]}}"#,
+            w.identity(),
+            weights.join(",")
+        );
+        let state: MemoryState = serde_json::from_str(&text).unwrap();
+        assert_eq!(state.embedding, 16);
+        let restored = state.restore(&w, 256).unwrap();
+        let p = &restored.prototypes[0];
+        assert_eq!(p.weights, code(&[0.25; EMBED_DIM]));
+        assert_eq!(p.theta[crate::plant::P::Cutoff as usize], 900.0);
+        assert!(p.sources.is_empty());
+        // Saved again it is version 2 and reads back the same.
+        let again = MemoryState::of(&restored.prototypes, restored.active, &w.identity());
+        assert_eq!(again.version, 2);
+        assert_eq!(again.restore(&w, 256).unwrap(), restored);
+    }
+
+    #[test]
+    fn another_encoders_memory_is_reembedded_from_theta() {
+        let w = shipped();
+        let state = MemoryState::of(&[proto(0.2), proto(0.7)], None, "another-encoder");
+        let restored = state.restore(&w, 256).unwrap();
+        assert_eq!(restored.reembedded, 2);
+        let p = &restored.prototypes[0];
+        assert_ne!(p.weights, code(&[0.2; EMBED_DIM]));
+        assert_eq!(p.theta, default_theta());
+        assert_eq!(p.name, "p0.2");
+        // Even at another embedding size: the weights are not read, θ is.
+        let mut other = state.clone();
+        other.embedding = 8;
+        other.prototypes[0].weights.truncate(16);
+        assert_eq!(other.restore(&w, 256).unwrap(), restored);
     }
 
     #[test]
     fn refuses_what_it_cannot_trust() {
-        let mut state = MemoryState::of(&[proto(0.2)], None, "abc");
-        assert!(matches!(
-            state.prototypes("xyz"),
-            Err(StateError::Encoder(_))
-        ));
+        let w = shipped();
+        let id = w.identity();
+        let mut state = MemoryState::of(&[proto(0.2)], None, &id);
         state.version = 99;
-        assert_eq!(state.prototypes("abc"), Err(StateError::Newer(99)));
-        let mut short = MemoryState::of(&[proto(0.2)], None, "abc");
+        assert_eq!(state.restore(&w, 256), Err(StateError::Newer(99)));
+        let mut short = MemoryState::of(&[proto(0.2)], None, &id);
         short.prototypes[0].weights.pop();
-        assert!(matches!(
-            short.prototypes("abc"),
-            Err(StateError::Damaged(_))
-        ));
-        let mut nan = MemoryState::of(&[proto(0.2)], None, "abc");
+        let err = short.restore(&w, 256).unwrap_err().to_string();
+        assert!(err.contains("wrong embedding size"), "{err}");
+        let mut nan = MemoryState::of(&[proto(0.2)], None, &id);
         nan.prototypes[0].theta.insert("cutoff".into(), f32::NAN);
-        assert!(matches!(nan.prototypes("abc"), Err(StateError::Damaged(_))));
-        // An unknown id is ignored, a missing one defaults.
-        let mut odd = MemoryState::of(&[proto(0.2)], None, "abc");
+        let err = nan.restore(&w, 256).unwrap_err().to_string();
+        assert!(err.contains("cutoff is not a finite number"), "{err}");
+        let many = MemoryState::of(&vec![proto(0.2); 300], None, &id);
+        assert_eq!(
+            many.restore(&w, 256),
+            Err(StateError::TooMany {
+                found: 300,
+                limit: 256
+            })
+        );
+        // An unknown id is ignored, a missing one defaults, an active index out of range is
+        // dropped.
+        let mut odd = MemoryState::of(&[proto(0.2)], Some(7), &id);
         odd.prototypes[0].theta.insert("future_knob".into(), 3.0);
         odd.prototypes[0].theta.remove("saw");
-        assert_eq!(odd.prototypes("abc").unwrap()[0].theta, default_theta());
+        let restored = odd.restore(&w, 256).unwrap();
+        assert_eq!(restored.prototypes[0].theta, default_theta());
+        assert_eq!(restored.active, None);
         assert!(
             MemoryState::default()
-                .prototypes("anything")
+                .restore(&w, 256)
                 .unwrap()
+                .prototypes
                 .is_empty()
         );
     }
