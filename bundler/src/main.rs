@@ -35,6 +35,14 @@ const APT_PACKAGES: &[&str] = &[
     "python3",
     "python3-venv",
     "python3-pip",
+    // The standalone application's audio backends.
+    "libasound2-dev",
+    "libjack-jackd2-dev",
+    // The headless editor screenshot: X server, window finder, capture, software OpenGL.
+    "xvfb",
+    "xdotool",
+    "imagemagick",
+    "libgl1-mesa-dri",
 ];
 
 /// Python packages of the VST3 host tests, pinned to the versions checked to work.
@@ -109,7 +117,37 @@ fn install(root: &Path) -> Result<()> {
     std::fs::copy(root.join("target/release/dar-ddsp"), &dest)
         .with_context(|| format!("cannot install {}", dest.display()))?;
     println!("installed {}", dest.display());
+    // The standalone application, for playing without a DAW.
+    build_standalone(true)?;
+    let dest = bin_dir.join("dar-ddsp-standalone");
+    std::fs::copy(
+        root.join("target/standalone/release/dar-ddsp-standalone"),
+        &dest,
+    )
+    .with_context(|| format!("cannot install {}", dest.display()))?;
+    println!("installed {}", dest.display());
     Ok(())
+}
+
+/// Builds `dar-ddsp-standalone` into `target/standalone/{debug,release}`: its own target
+/// directory, because the `standalone` feature changes nice-plug's features and the plugin
+/// bundles must not carry it.
+fn build_standalone(release: bool) -> Result<()> {
+    let mut cargo = Command::new("cargo");
+    cargo.arg("build");
+    if release {
+        cargo.arg("--release");
+    }
+    run(cargo.args([
+        "-p",
+        PACKAGE,
+        "--features",
+        "standalone",
+        "--bin",
+        "dar-ddsp-standalone",
+        "--target-dir",
+        "target/standalone",
+    ]))
 }
 
 /// Everything CI runs.
@@ -168,6 +206,14 @@ fn test(root: &Path) -> Result<()> {
             .env("DAR_DDSP_VST3", dir.join(format!("{BUNDLE}.vst3")))
             .env("DAR_DDSP_CLI", &cli))?;
     }
+    // The editor, headless, in the standalone build.
+    build_standalone(false)?;
+    run(Command::new(&python)
+        .args(["-m", "pytest", "-q", "-s", "tests/gui"])
+        .env(
+            "DAR_DDSP_STANDALONE",
+            root.join("target/standalone/debug/dar-ddsp-standalone"),
+        ))?;
     println!("cargo xtask test: all checks passed");
     Ok(())
 }

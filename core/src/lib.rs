@@ -19,9 +19,11 @@ pub mod loss;
 pub mod optimizer;
 pub mod plant;
 pub mod preset;
+pub mod projection;
 pub mod real;
 pub mod reembed;
 pub mod stft;
+pub mod thumbnail;
 
 pub use dual::Dual;
 pub use real::Real;

@@ -5,12 +5,13 @@
 //! learns the same thing however fast the host runs.
 
 use crossbeam_channel::{Receiver, Sender, bounded};
-use dar_ddsp_core::art::Prototype;
-use dar_ddsp_core::encoder::EncoderWeights;
+use dar_ddsp_core::art::{Prototype, code};
+use dar_ddsp_core::encoder::{EMBED_DIM, Embedding, EncoderWeights};
 use dar_ddsp_core::live::state::STATE_VERSION;
 use dar_ddsp_core::live::{
     LiveConfig, LiveEvent, LiveLearner, LiveSettings, MAX_PROTOTYPES, MemoryState, Mode, PatchTable,
 };
+use dar_ddsp_core::plant::Theta;
 use parking_lot::{Mutex, RwLock};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
@@ -48,16 +49,41 @@ pub enum Command {
     Crash,
 }
 
+/// One prototype as the panel shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProtoView {
+    /// Display name.
+    pub name: String,
+    /// Presentations won.
+    pub uses: u64,
+    /// Never changed by learning.
+    pub locked: bool,
+    /// The learner's last loss (∞ until learned).
+    pub loss: f32,
+    /// When it was committed, seconds of sidechain heard.
+    pub created: f64,
+    /// Centre of its category box in the embedding.
+    pub center: Embedding,
+    /// Match M_j of the last note presented with it (`None` before any note).
+    pub m: Option<f32>,
+    /// Its patch.
+    pub theta: Theta<f32>,
+}
+
 /// What the panel shows, published by the learner.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Snapshot {
-    /// Each prototype: name, uses, locked, last loss.
-    pub prototypes: Vec<(String, u64, bool, f32)>,
+    /// The prototypes, in memory order.
+    pub prototypes: Vec<ProtoView>,
     /// The active prototype.
     pub active: Option<usize>,
     /// Match of the last presented note with its best prototype.
     pub last_match: Option<f32>,
-    /// Losses of recent refinements.
+    /// Embedding of the last presented note (the map's live point).
+    pub live: Option<Embedding>,
+    /// Seconds of sidechain heard (the clock of `created`).
+    pub now: f64,
+    /// Losses of recent refinements, oldest first.
     pub losses: Vec<f32>,
     /// Optimizer state (α, μ, σ) after the last refinement.
     pub optimizer: (f32, f32, f32),
@@ -65,8 +91,18 @@ pub struct Snapshot {
     pub steps: u64,
     /// Non-finite sidechain samples skipped.
     pub skipped: u64,
+    /// Sidechain samples dropped because the learner fell behind (ring full).
+    pub dropped: u64,
+    /// Notes the full memory could not give a prototype.
+    pub refused: u64,
     /// Why learning stopped or a stored memory was refused, if so.
     pub error: Option<String>,
+}
+
+/// The editor's and the plugin's way to the learner: a bounded channel made once per plugin
+/// instance, so it outlives learner restarts (each learner takes a clone of the receiver).
+pub fn command_link() -> (Sender<Command>, Receiver<Command>) {
+    bounded(64)
 }
 
 /// Values shared between the threads: settings the audio thread writes every block, counters,
@@ -263,6 +299,7 @@ impl LearnerThread {
         settings: &LiveSettings,
         (memory, loaded): (Arc<RwLock<MemoryState>>, Arc<AtomicBool>),
         snapshot: Arc<Mutex<Snapshot>>,
+        (commands, command_rx): (Sender<Command>, Receiver<Command>),
     ) -> std::io::Result<(Self, AudioLinks)> {
         let (producer, consumer) = rtrb::RingBuffer::new(RING_CAPACITY);
         let mut learner = LiveLearner::new(LiveConfig::new(sample_rate), weights, prototypes);
@@ -272,7 +309,6 @@ impl LearnerThread {
         let shared = Arc::new(Shared::default());
         shared.set_settings(settings);
         shared.running.store(true, Ordering::Release);
-        let (commands, command_rx) = bounded(64);
         let worker = Worker {
             learner,
             ring: consumer,
@@ -510,16 +546,35 @@ impl Worker {
                 &self.learner.weights().identity(),
             );
         }
-        let mut s = self.snapshot.lock();
-        s.prototypes = protos
+        let input = self.learner.last_input().map(code);
+        let memory = self.learner.memory();
+        let views: Vec<ProtoView> = protos
             .iter()
-            .map(|p| (p.name.clone(), p.uses, p.locked, p.loss))
+            .enumerate()
+            .map(|(j, p)| ProtoView {
+                name: p.name.clone(),
+                uses: p.uses,
+                locked: p.locked,
+                loss: p.loss,
+                created: p.created,
+                center: memory.bounds(j).map_or([0.5; EMBED_DIM], |(lo, hi)| {
+                    std::array::from_fn(|i| 0.5 * (lo[i] + hi[i]))
+                }),
+                m: input.as_ref().map(|i| memory.match_value(j, i)),
+                theta: p.theta,
+            })
             .collect();
+        let mut s = self.snapshot.lock();
+        s.prototypes = views;
         s.active = self.learner.active();
         s.last_match = *last_match;
+        s.live = self.learner.last_input().copied();
+        s.now = self.learner.now();
         s.losses = self.learner.losses().to_vec();
         s.optimizer = self.learner.optimizer();
         s.steps = self.learner.steps();
+        s.dropped = self.shared.dropped.load(Ordering::Relaxed);
+        s.refused = memory.refused();
         s.skipped = self.learner.skipped();
     }
 }
@@ -544,6 +599,7 @@ mod tests {
             &LiveSettings::default(),
             (memory.clone(), Arc::new(AtomicBool::new(false))),
             snapshot.clone(),
+            command_link(),
         )
         .expect("a thread");
         (thread, links, snapshot, memory)
@@ -605,7 +661,7 @@ mod tests {
             .lock()
             .prototypes
             .iter()
-            .map(|p| p.0.clone())
+            .map(|p| p.name.clone())
             .collect();
         let want: Vec<String> = preset.prototypes.iter().map(|p| p.name.clone()).collect();
         assert_eq!(names, want);

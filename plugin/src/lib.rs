@@ -14,8 +14,11 @@ use std::sync::atomic::Ordering;
 mod editor;
 pub mod learner;
 pub mod params;
+pub mod sidechain_file;
+mod view;
 
-use learner::{AudioLinks, LearnerThread, Snapshot};
+use crossbeam_channel::{Receiver, Sender};
+use learner::{AudioLinks, Command, LearnerThread, Snapshot};
 pub use params::DarDdspParams;
 
 /// Samples between glide updates while a patch change is gliding (1.3 ms at 48 kHz: far finer
@@ -37,6 +40,9 @@ pub struct DarDdsp {
     links: Option<AudioLinks>,
     /// What the panel shows. Learner writes, editor reads.
     snapshot: Arc<Mutex<Snapshot>>,
+    /// Commands to the learner (editor sends, the running learner receives); made once, so
+    /// they outlive learner restarts.
+    commands: (Sender<Command>, Receiver<Command>),
     /// The learned patch's second-order glide. Audio thread only.
     glide: Glide,
     /// Whether a learned patch is playing (else the knobs alone). Audio thread only.
@@ -52,6 +58,8 @@ pub struct DarDdsp {
     watch_pace: bool,
     /// Sample rate, Hz. Set in `activate()`.
     sample_rate: f32,
+    /// Position in the standalone's sidechain recording, samples. Audio thread only.
+    file_pos: usize,
 }
 
 impl Default for DarDdsp {
@@ -66,12 +74,14 @@ impl Default for DarDdsp {
             learner: None,
             links: None,
             snapshot: Arc::new(Mutex::new(Snapshot::default())),
+            commands: learner::command_link(),
             glide,
             learned: false,
             offline: false,
             pace: learner::Pace::default(),
             watch_pace: false,
             sample_rate: 48_000.0,
+            file_pos: 0,
         }
     }
 }
@@ -131,6 +141,7 @@ impl Plugin for DarDdsp {
             self.params.clone(),
             self.sidechain_peak.clone(),
             self.snapshot.clone(),
+            self.commands.0.clone(),
         )
     }
 
@@ -173,6 +184,12 @@ impl Plugin for DarDdsp {
         // lands each change on its exact sample.
         let knobs = self.params.theta();
         let num_samples = buffer.samples();
+        // The standalone's recording stands in for a sidechain input.
+        if let Some(file) = sidechain_file::get().filter(|f| f.sample_rate == self.sample_rate)
+            && let Some(sc) = aux.inputs.first_mut()
+        {
+            sidechain_file::play_into(file, sc.as_slice(), &mut self.file_pos);
+        }
         let learned = self.exchange_with_learner(aux, num_samples);
         match learned {
             Some(theta) if self.learned => self.glide.set_target(&theta),
@@ -225,7 +242,7 @@ impl Plugin for DarDdsp {
         }
 
         // The meter is GUI-only work: skip it while the editor is closed.
-        if self.params.editor_state.is_open() {
+        if self.params.editor.open.load(Ordering::Relaxed) {
             self.sidechain_peak
                 .store(sidechain_peak(aux), Ordering::Relaxed);
         }
@@ -280,6 +297,7 @@ impl DarDdsp {
                 self.params.memory.loaded.clone(),
             ),
             self.snapshot.clone(),
+            self.commands.clone(),
         );
         match started {
             Ok((thread, links)) => {

@@ -18,9 +18,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 /// the glide is the same whatever block size the host uses (and matches offline renders).
 #[derive(Params)]
 pub struct DarDdspParams {
-    /// Editor window size and open state. GUI thread writes, audio thread never reads.
-    // NOTE: not persisted yet: `EguiEditorState` is not serde; the panel issue persists the size.
-    pub editor_state: Arc<EguiEditorState>,
+    /// Editor window size and open state, the size saved with the project. GUI thread writes,
+    /// audio thread never reads.
+    #[persist = "editor"]
+    pub editor: EditorField,
 
     /// Saw level, 0–1.
     #[id = "saw"]
@@ -140,6 +141,46 @@ impl<'a> PersistentField<'a, MemoryState> for MemoryField {
         F: Fn(&MemoryState) -> R,
     {
         f(&self.state.read())
+    }
+}
+
+/// The editor's state with its size persisted (nice-plug-egui's state is not serde). A loaded
+/// size takes effect the next time the editor opens.
+pub struct EditorField {
+    /// The state the next editor opens with. Main thread writes on load, GUI reads.
+    state: RwLock<Arc<EguiEditorState>>,
+    /// Whether the editor is open. GUI writes, audio thread reads (GUI-only work such as the
+    /// sidechain meter is skipped while closed).
+    pub open: AtomicBool,
+}
+
+impl EditorField {
+    /// The state to open the editor with.
+    pub fn state(&self) -> Arc<EguiEditorState> {
+        self.state.read().clone()
+    }
+}
+
+impl Default for EditorField {
+    fn default() -> Self {
+        Self {
+            state: RwLock::new(crate::editor::state_of_size(crate::editor::DEFAULT_SIZE)),
+            open: AtomicBool::new(false),
+        }
+    }
+}
+
+impl<'a> PersistentField<'a, (u32, u32)> for EditorField {
+    fn set(&self, size: (u32, u32)) {
+        *self.state.write() = crate::editor::state_of_size(size);
+    }
+
+    fn map<F, R>(&self, f: F) -> R
+    where
+        F: Fn(&(u32, u32)) -> R,
+    {
+        let size = self.state.read().logical_size();
+        f(&(size.width.round() as u32, size.height.round() as u32))
     }
 }
 
@@ -272,7 +313,7 @@ pub fn parse_seconds(text: &str) -> Option<f32> {
 impl Default for DarDdspParams {
     fn default() -> Self {
         Self {
-            editor_state: crate::editor::default_state(),
+            editor: EditorField::default(),
             saw: theta_param(P::Saw),
             pulse: theta_param(P::Pulse),
             width: theta_param(P::Width),

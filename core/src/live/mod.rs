@@ -23,7 +23,7 @@ pub use table::PatchTable;
 use crate::analysis::{Analysis, AnalysisConfig, analyze};
 use crate::art::{ArtConfig, Decision, Memory, Prototype, code};
 use crate::coupling::CONTEXT_OFFSET_S;
-use crate::encoder::{Encoder, EncoderWeights};
+use crate::encoder::{Embedding, Encoder, EncoderWeights};
 use crate::learner::{Budget, Objective, ObjectiveConfig, SearchConfig, search};
 use crate::optimizer::OptimizerConfig;
 use crate::plant::{N_THETA, SPECS, Theta, default_theta};
@@ -204,6 +204,8 @@ pub struct LiveLearner {
     optimizer: (f32, f32, f32),
     /// Losses of recent refinements, oldest first (at most [`LOSS_HISTORY`]).
     losses: Vec<f32>,
+    /// Embedding of the last note presented (the panel's live point and match values).
+    last_input: Option<Embedding>,
 }
 
 /// Refinement losses kept for the panel's curve.
@@ -241,6 +243,7 @@ impl LiveLearner {
             steps: 0,
             optimizer: (0.0, 0.0, 0.0),
             losses: Vec::with_capacity(LOSS_HISTORY),
+            last_input: None,
             config,
         }
     }
@@ -278,6 +281,16 @@ impl LiveLearner {
     /// The optimizer state (α, μ, σ) at the end of the last refinement.
     pub fn optimizer(&self) -> (f32, f32, f32) {
         self.optimizer
+    }
+
+    /// Embedding of the last note presented, if any.
+    pub fn last_input(&self) -> Option<&Embedding> {
+        self.last_input.as_ref()
+    }
+
+    /// Seconds of audio fed so far (the memory's clock).
+    pub fn now(&self) -> f64 {
+        self.fed as f64 / self.config.sample_rate as f64
     }
 
     /// Losses of recent refinements, oldest first.
@@ -451,6 +464,7 @@ impl LiveLearner {
         let learn = settings.mode == Mode::Learn;
         let mut winner = None;
         if let Some(h) = embedding {
+            self.last_input = Some(h);
             let (_, nearest) = self.memory.search(&code(&h));
             let start_theta =
                 nearest.map_or_else(default_theta, |(j, _)| self.memory.prototypes()[j].theta);
