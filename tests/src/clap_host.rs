@@ -128,7 +128,8 @@ impl HostHandlers for TestHost {
             .register::<HostParams>()
             .register::<HostState>()
             .register::<HostAudioPorts>()
-            .register::<HostNotePorts>();
+            .register::<HostNotePorts>()
+            .register::<clack_extensions::gui::HostGui>();
     }
 }
 
@@ -143,6 +144,8 @@ struct HostShared {
     callback_requested: AtomicBool,
     /// Set by the params `request_flush`; cleared when the host flushes.
     flush_requested: AtomicBool,
+    /// Set when the plugin reports its editor closed or lost.
+    gui_closed: AtomicBool,
 }
 
 impl SharedHandler<'_> for HostShared {
@@ -156,6 +159,30 @@ impl SharedHandler<'_> for HostShared {
 
     fn request_callback(&self) {
         self.callback_requested.store(true, Ordering::SeqCst);
+    }
+}
+
+/// The editor lives in a window this host owns: it accepts every size and show/hide request.
+impl clack_extensions::gui::HostGuiImpl for HostShared {
+    fn resize_hints_changed(&self) {}
+
+    fn request_resize(
+        &self,
+        _new_size: clack_extensions::gui::GuiSize,
+    ) -> Result<(), clack_host::prelude::HostError> {
+        Ok(())
+    }
+
+    fn request_show(&self) -> Result<(), clack_host::prelude::HostError> {
+        Ok(())
+    }
+
+    fn request_hide(&self) -> Result<(), clack_host::prelude::HostError> {
+        Ok(())
+    }
+
+    fn closed(&self, _was_destroyed: bool) {
+        self.gui_closed.store(true, Ordering::SeqCst);
     }
 }
 
@@ -797,6 +824,54 @@ impl ClapHost {
                 }
             }
         }
+    }
+
+    /// Opens the plugin's editor embedded in the X11 window `parent` (CLAP gui extension:
+    /// create, set_parent, show), then runs what the editor asked of the main thread.
+    ///
+    /// # Safety
+    ///
+    /// `parent` must be a live X11 window until [`Self::close_editor`] returns.
+    pub unsafe fn open_editor(&mut self, parent: u64) -> Result<()> {
+        use clack_extensions::gui::{GuiApiType, GuiConfiguration, PluginGui, Window};
+        let handle = self.instance.plugin_handle();
+        let gui = handle
+            .get_extension::<PluginGui>()
+            .context("the plugin has no gui extension")?;
+        let config = GuiConfiguration {
+            api_type: GuiApiType::X11,
+            is_floating: false,
+        };
+        let main = self.instance.plugin_handle();
+        gui.create(&main, config)
+            .map_err(|e| anyhow!("gui.create failed: {e:?}"))?;
+        // SAFETY: the caller keeps `parent` alive until the editor is destroyed.
+        unsafe { gui.set_parent(&main, Window::from_x11_handle(parent as _)) }
+            .map_err(|e| anyhow!("gui.set_parent failed: {e:?}"))?;
+        gui.show(&main)
+            .map_err(|e| anyhow!("gui.show failed: {e:?}"))?;
+        self.pump_callbacks();
+        Ok(())
+    }
+
+    /// Runs the main-thread work the editor asked for (its event loop runs on it, as in a
+    /// DAW); call it regularly while the editor is open.
+    pub fn pump_editor(&mut self) {
+        self.pump_callbacks();
+    }
+
+    /// Hides and destroys the editor (CLAP gui extension), then runs pending main-thread work.
+    pub fn close_editor(&mut self) -> Result<()> {
+        use clack_extensions::gui::PluginGui;
+        let handle = self.instance.plugin_handle();
+        let gui = handle
+            .get_extension::<PluginGui>()
+            .context("the plugin has no gui extension")?;
+        let main = self.instance.plugin_handle();
+        let _ = gui.hide(&main);
+        gui.destroy(&main);
+        self.pump_callbacks();
+        Ok(())
     }
 
     /// Asks the plugin to render offline (`true`) or in real time, as a DAW does before a
