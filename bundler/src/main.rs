@@ -38,8 +38,10 @@ const APT_PACKAGES: &[&str] = &[
     // The standalone application's audio backends.
     "libasound2-dev",
     "libjack-jackd2-dev",
-    // The headless editor screenshot: X server, window finder, capture, software OpenGL.
+    // The headless editor tests: X server (xvfb-run needs xauth), window finder, capture,
+    // software OpenGL.
     "xvfb",
+    "xauth",
     "xdotool",
     "imagemagick",
     "libgl1-mesa-dri",
