@@ -13,6 +13,8 @@ pub struct SidechainFile {
     pub sample_rate: f32,
 }
 
+/// The recording: set by the standalone's `main` before the plugin exists, read by the audio
+/// thread (a `OnceLock` read is a plain load once set).
 static FILE: OnceLock<SidechainFile> = OnceLock::new();
 
 /// Sets the recording (once; later calls are ignored). Main thread, at start-up.

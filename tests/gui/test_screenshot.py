@@ -2,8 +2,10 @@
 the standalone with the dummy audio backend and three eval recordings looped into its sidechain
 (the plugin's own live learner learns them), xdotool to find and click the window, and
 imagemagick's `import` to capture it. The screenshot must not be blank (pixel statistics) and is
-kept in target/screenshots/panel.png (the README shows a copy, docs/panel.png)."""
+kept in target/screenshots/panel.png (the README shows a copy, docs/panel.png). Then a preset
+is loaded and saved through the panel's controls."""
 
+import json
 import os
 import pathlib
 import shutil
@@ -32,6 +34,11 @@ def wait_for(what, f, timeout=30.0):
             return value
         time.sleep(0.25)
     pytest.fail(f"timed out waiting for {what}")
+
+
+def click(wid, x, y, env):
+    run("xdotool", "mousemove", "--window", wid, str(x), str(y), "click", "1", env=env)
+    time.sleep(0.8)
 
 
 def test_the_panel_shows_what_the_learner_learned(tmp_path):
@@ -72,6 +79,18 @@ def test_the_panel_shows_what_the_learner_learned(tmp_path):
         assert width >= 1000 and height >= 700, (width, height)
         assert colours > 200, f"only {colours} colours: the editor did not draw"
         assert deviation > 0.05, f"pixel standard deviation {deviation}: blank"
+
+        # Then as a user would: Load preset… → the designed factory preset, then Save preset
+        # (into the user preset directory, here a scratch XDG_DATA_HOME). The window has a
+        # fixed size, so the controls are where the screenshot shows them.
+        click(wid, 555, 10, env)  # Load preset…
+        click(wid, 525, 84, env)  # factory: designed
+        click(wid, 798, 10, env)  # Save preset
+        saved = tmp_path / "data" / "dar-ddsp" / "presets" / "my memory.json"
+        preset = json.loads(wait_for("the saved preset", lambda: saved.exists() and saved.read_text()))
+        names = [p["name"] for p in preset["prototypes"]]
+        print(f"loaded the designed preset and saved {len(names)} prototypes: {names}")
+        assert names[:5] == ["bright saw", "dark square", "breathy flute", "soft pad", "pluck"]
     finally:
         if app is not None:
             app.terminate()
