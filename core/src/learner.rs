@@ -18,6 +18,8 @@ use crate::optimizer::{Optimizer, OptimizerConfig};
 use crate::plant::voice::KEY_REFERENCE_HZ;
 use crate::plant::{N_THETA, P, SPECS, Theta, Voice, VoiceCoeffs, default_theta};
 use crate::real::Real;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 /// The dual number the learner renders with: a value and one partial per θ.
@@ -439,6 +441,8 @@ impl Budget {
 struct Meter {
     /// The budget.
     budget: Budget,
+    /// Ends the search early once raised (see [`SearchConfig::stop`]).
+    stop: Option<Arc<AtomicBool>>,
     /// When the search started.
     started: Instant,
     /// Work done, gradient-step equivalents.
@@ -446,16 +450,25 @@ struct Meter {
 }
 
 impl Meter {
-    fn new(budget: Budget) -> Self {
+    fn new(budget: Budget, stop: Option<Arc<AtomicBool>>) -> Self {
         Self {
             budget,
+            stop,
             started: Instant::now(),
             work: 0.0,
         }
     }
 
-    /// Fraction of the budget used, 0–1 (1 with no limit set, so a search always ends).
+    /// Fraction of the budget used, 0–1 (1 with no limit set, so a search always ends; 1 once
+    /// asked to stop).
     fn used(&self) -> f32 {
+        if self
+            .stop
+            .as_ref()
+            .is_some_and(|s| s.load(Ordering::Relaxed))
+        {
+            return 1.0;
+        }
         let t = self
             .budget
             .seconds
@@ -509,6 +522,10 @@ pub struct SearchConfig {
     pub seeding: f32,
     /// Seed of the random patches and the dither.
     pub seed: u64,
+    /// Raised, it ends the search at its next step with the best patch found so far (the live
+    /// learner's thread passes its stop flag, so a plugin unloads without waiting for a
+    /// refinement to finish).
+    pub stop: Option<Arc<AtomicBool>>,
 }
 
 impl Default for SearchConfig {
@@ -518,6 +535,7 @@ impl Default for SearchConfig {
             population: 4,
             seeding: 0.15,
             seed: 1,
+            stop: None,
         }
     }
 }
@@ -638,7 +656,7 @@ pub fn search(
     config: &SearchConfig,
     mut progress: impl FnMut(&Progress),
 ) -> Outcome {
-    let mut meter = Meter::new(budget);
+    let mut meter = Meter::new(budget, config.stop.clone());
     let mut rng = config.seed | 1;
     let mut history = Vec::new();
     let mut evaluations = 0;
@@ -764,7 +782,7 @@ pub fn plain_adam(
     budget: Budget,
     config: &SearchConfig,
 ) -> Outcome {
-    let mut meter = Meter::new(budget);
+    let mut meter = Meter::new(budget, config.stop.clone());
     let t = *start;
     let l0 = objective.loss(&t);
     meter.work += PLAIN_EVAL_COST;
@@ -794,7 +812,7 @@ pub fn plain_adam(
 
 /// Reference for the eval table: uniform random patches (gain matched), the best kept.
 pub fn random_search(objective: &mut Objective, budget: Budget, seed: u64) -> Outcome {
-    let mut meter = Meter::new(budget);
+    let mut meter = Meter::new(budget, None);
     let mut rng = seed | 1;
     let mut best = (f32::INFINITY, default_theta());
     let mut history = Vec::new();

@@ -410,11 +410,7 @@ impl App {
             "α {alpha:.3}  μ {mu:.2}  σ {sigma:.2} · {} steps ({:.0}/s)",
             s.steps, self.rate.2
         ));
-        ui.label(format!(
-            "skipped: {} non-finite samples, {} samples the learner could not keep up with, {} \
-             notes (memory full)",
-            s.skipped, s.dropped, s.refused
-        ));
+        ui.label(view::counters(s));
         if let Some(e) = &s.error {
             ui.colored_label(Color32::LIGHT_RED, e.as_str());
         }

@@ -99,6 +99,43 @@ pub struct Snapshot {
     pub error: Option<String>,
 }
 
+/// Faults a test injects into the learner through the environment variable
+/// `DAR_DDSP_FAULT`, read when the learner starts; debug builds only, so a release build never
+/// looks. `panic`: panic at the first sidechain chunk; `slow=MS`: spend MS more milliseconds
+/// on every chunk (a learner starved of CPU). Both may be given, comma-separated.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Faults {
+    /// Panic at the first sidechain chunk.
+    pub panic: bool,
+    /// Extra time per chunk.
+    pub slow: Duration,
+}
+
+impl Faults {
+    /// Parses the variable's text; unknown words are ignored.
+    pub fn parse(text: &str) -> Self {
+        let mut f = Self::default();
+        for word in text.split(',').map(str::trim) {
+            if word == "panic" {
+                f.panic = true;
+            } else if let Some(ms) = word.strip_prefix("slow=").and_then(|m| m.parse().ok()) {
+                f.slow = Duration::from_millis(ms);
+            }
+        }
+        f
+    }
+
+    /// The faults asked for in the environment (debug builds), else none. Main thread.
+    pub fn from_env() -> Self {
+        if !cfg!(debug_assertions) {
+            return Self::default();
+        }
+        std::env::var("DAR_DDSP_FAULT")
+            .map(|t| Self::parse(&t))
+            .unwrap_or_default()
+    }
+}
+
 /// The editor's and the plugin's way to the learner: a bounded channel made once per plugin
 /// instance, so it outlives learner restarts (each learner takes a clone of the receiver).
 pub fn command_link() -> (Sender<Command>, Receiver<Command>) {
@@ -125,8 +162,8 @@ pub struct Shared {
     pub dropped: AtomicU64,
     /// Whether the learner thread is running. Learner writes (false when it stops or fails).
     running: AtomicBool,
-    /// Asks the learner to stop. Main thread writes.
-    stop: AtomicBool,
+    /// Asks the learner to stop (also ends a refinement in progress). Main thread writes.
+    stop: Arc<AtomicBool>,
     /// The learner's last failure, if any (shown by the GUI, written to the log).
     pub error: Mutex<Option<String>>,
 }
@@ -304,9 +341,10 @@ impl LearnerThread {
         let (producer, consumer) = rtrb::RingBuffer::new(RING_CAPACITY);
         let mut learner = LiveLearner::new(LiveConfig::new(sample_rate), weights, prototypes);
         learner.set_active(active);
+        let shared = Arc::new(Shared::default());
+        learner.set_stop(shared.stop.clone());
         let table = PatchTable::of(learner.memory().prototypes(), learner.active());
         let (table_in, table_out) = triple_buffer::triple_buffer(&table);
-        let shared = Arc::new(Shared::default());
         shared.set_settings(settings);
         shared.running.store(true, Ordering::Release);
         let worker = Worker {
@@ -319,6 +357,7 @@ impl LearnerThread {
             memory,
             loaded,
             snapshot,
+            faults: Faults::from_env(),
         };
         let thread_shared = shared.clone();
         let thread_snapshot = worker.snapshot.clone();
@@ -400,6 +439,8 @@ struct Worker {
     loaded: Arc<AtomicBool>,
     /// The GUI's snapshot, kept current.
     snapshot: Arc<Mutex<Snapshot>>,
+    /// Faults injected by a test (none outside debug builds).
+    faults: Faults,
 }
 
 /// The thread body: the loop, with a panic caught and reported (audio keeps the last patch).
@@ -458,6 +499,12 @@ fn work(mut w: Worker) {
             buf[a.len()..a.len() + b.len()].copy_from_slice(b);
             chunk.commit_all();
         }
+        if w.faults.panic {
+            panic!("fault injected by DAR_DDSP_FAULT=panic");
+        }
+        if !w.faults.slow.is_zero() {
+            std::thread::sleep(w.faults.slow);
+        }
         let settings = w.shared.settings();
         let mut events = Vec::new();
         w.learner
@@ -477,6 +524,8 @@ fn work(mut w: Worker) {
             }
         }
         w.publish(&mut last_match, changed || !events.is_empty(), changed);
+        // The counters move without any event (a sidechain of NaN only): shown all the same.
+        w.publish_counters();
         // Only now is this chunk finished: an offline render waiting on it sees the new table.
         w.shared.consumed.fetch_add(n as u64, Ordering::Release);
     }
@@ -528,6 +577,14 @@ impl Worker {
             #[cfg(debug_assertions)]
             Command::Crash => panic!("crash requested by a test"),
         }
+    }
+
+    /// Refreshes the snapshot's counters (skipped, dropped, refused) alone.
+    fn publish_counters(&self) {
+        let mut s = self.snapshot.lock();
+        s.skipped = self.learner.skipped();
+        s.dropped = self.shared.dropped.load(Ordering::Relaxed);
+        s.refused = self.learner.memory().refused();
     }
 
     /// Publishes the table and the snapshot (when `changed`), and the persisted memory (when
@@ -677,6 +734,20 @@ mod tests {
     }
 
     #[test]
+    fn non_finite_sidechain_is_skipped_counted_and_shown() {
+        let (thread, mut links, snapshot, memory) = start();
+        let bad = [f32::NAN, f32::INFINITY, f32::NEG_INFINITY, 0.25];
+        links.push((0..10_000).map(|i| bad[i % 4]));
+        wait_until("the learner to count them", || {
+            snapshot.lock().skipped == 7_500
+        });
+        let line = crate::view::counters(&snapshot.lock());
+        assert!(line.contains("skipped: 7500 non-finite samples"), "{line}");
+        assert!(memory.read().prototypes.is_empty());
+        drop(thread);
+    }
+
+    #[test]
     fn a_full_ring_drops_and_counts_instead_of_blocking() {
         let (mut thread, mut links, _, _) = start();
         thread.shared.stop.store(true, Ordering::Release);
@@ -702,5 +773,14 @@ mod tests {
         links.wait_for_learner(&AtomicBool::new(false));
         assert_eq!(links.table().len, 0);
         drop(thread);
+    }
+
+    #[test]
+    fn faults_parse_from_their_text() {
+        assert_eq!(Faults::parse(""), Faults::default());
+        assert_eq!(Faults::parse("nonsense,slow=x"), Faults::default());
+        let f = Faults::parse("panic, slow=25");
+        assert!(f.panic);
+        assert_eq!(f.slow, Duration::from_millis(25));
     }
 }

@@ -25,6 +25,11 @@ pub use params::DarDdspParams;
 /// than the glide's 0.19 s, and the synth's own 5 ms smoother interpolates between).
 const GLIDE_CHUNK: usize = 64;
 
+/// Highest output sample, linear (+24 dBFS). Musical settings stay far below it; a filter at
+/// full resonance under a loud chord at +12 dB gain can pass it, and then the ceiling protects
+/// ears and speakers. Non-finite samples never leave the plugin either.
+pub const CEILING: f32 = 16.0;
+
 /// The plugin instance.
 pub struct DarDdsp {
     /// Parameters shared with the host and the editor.
@@ -249,6 +254,9 @@ impl Plugin for DarDdsp {
         if self.params.sc_listen.value() {
             mix_sidechain(outputs, aux);
         }
+        for channel in outputs.iter_mut() {
+            ceiling(channel);
+        }
         ProcessStatus::Normal
     }
 }
@@ -393,6 +401,18 @@ impl DarDdsp {
     }
 }
 
+/// Holds every sample within ±[`CEILING`]; a NaN (never produced by the synth, but this is the
+/// last line before the host) becomes silence.
+fn ceiling(samples: &mut [f32]) {
+    for x in samples.iter_mut() {
+        if x.is_nan() {
+            *x = 0.0;
+        } else if x.abs() > CEILING {
+            *x = CEILING.copysign(*x);
+        }
+    }
+}
+
 /// Largest finite absolute sample of the sidechain (NaN and Inf are ignored).
 fn sidechain_peak(aux: &mut AuxiliaryBuffers) -> f32 {
     aux.inputs
@@ -449,3 +469,24 @@ impl Vst3Plugin for DarDdsp {
 
 nice_export_clap!(DarDdsp);
 nice_export_vst3!(DarDdsp);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_ceiling_holds_loud_and_non_finite_samples() {
+        let mut x = [
+            0.5,
+            -3.0,
+            20.0,
+            -1e30,
+            f32::NAN,
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+            16.0,
+        ];
+        ceiling(&mut x);
+        assert_eq!(x, [0.5, -3.0, 16.0, -16.0, 0.0, 16.0, -16.0, 16.0]);
+    }
+}

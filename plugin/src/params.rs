@@ -286,12 +286,23 @@ fn theta_param(p: P) -> FloatParam {
     }
 }
 
-/// Seconds as text: milliseconds below one second.
+/// A number with `digits` significant digits ("0.00137", "0.05", "0.412"): fixed decimals
+/// would show a log-scaled knob's whole bottom decade as one value.
+pub fn format_significant(value: f32, digits: i32) -> String {
+    if value == 0.0 || !value.is_finite() {
+        return format!("{value}");
+    }
+    let magnitude = value.abs().log10().floor() as i32;
+    let decimals = (digits - 1 - magnitude).clamp(0, 9) as usize;
+    format!("{value:.decimals$}")
+}
+
+/// Seconds as text, three significant digits: milliseconds below one second.
 pub fn format_seconds(s: f32) -> String {
     if s < 1.0 {
-        format!("{:.1} ms", s * 1_000.0)
+        format!("{} ms", format_significant(s * 1_000.0, 3))
     } else {
-        format!("{s:.2} s")
+        format!("{} s", format_significant(s, 3))
     }
 }
 
@@ -338,7 +349,7 @@ impl Default for DarDdspParams {
             vigilance: FloatParam::new("Vigilance", DEFAULT_VIGILANCE, vigilance_range())
                 .with_value_to_string(formatters::v2s_f32_rounded(2)),
             learn_rate: FloatParam::new("Learn Rate", 0.05, learn_rate_range())
-                .with_value_to_string(formatters::v2s_f32_rounded(3)),
+                .with_value_to_string(Arc::new(|v| format_significant(v, 3))),
             resonance: FloatParam::new("Resonance", 0.5, resonance_range())
                 .with_value_to_string(formatters::v2s_f32_rounded(2)),
             proto: IntParam::new("Prototype", 1, proto_range()),
@@ -386,6 +397,15 @@ impl DarDdspParams {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn significant_digits_keep_small_values_apart() {
+        assert_eq!(format_significant(0.00137, 3), "0.00137");
+        assert_eq!(format_significant(0.05, 3), "0.0500");
+        assert_eq!(format_significant(0.4123, 3), "0.412");
+        assert_eq!(format_significant(0.0, 3), "0");
+        assert_ne!(format_significant(0.0011, 3), format_significant(0.0014, 3));
+    }
 
     #[test]
     fn parameter_ids_match_the_theta_table() {

@@ -183,6 +183,16 @@ pub fn age(seconds: f64) -> String {
     }
 }
 
+/// The panel's line of what the learner could not use: non-finite sidechain samples skipped,
+/// samples dropped because it fell behind, notes refused because the memory is full.
+pub fn counters(s: &Snapshot) -> String {
+    format!(
+        "skipped: {} non-finite samples, {} samples the learner could not keep up with, {} \
+         notes (memory full)",
+        s.skipped, s.dropped, s.refused
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -25,12 +25,18 @@ use clack_extensions::params::{
 };
 use clack_extensions::state::{HostState, HostStateImpl, PluginState};
 use clack_host::events::Match;
-use clack_host::events::event_types::{NoteOffEvent, NoteOnEvent, ParamValueEvent};
+use clack_host::events::event_types::{
+    MidiEvent, NoteChokeEvent, NoteOffEvent, NoteOnEvent, ParamValueEvent, TransportEvent,
+    TransportFlags,
+};
+use clack_host::events::{EventFlags, EventHeader};
 use clack_host::prelude::*;
+use clack_host::utils::{BeatTime, SecondsTime};
 use std::cell::Cell;
 use std::ffi::CString;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 /// A note event of one process call (or of a whole [`ClapHost::render`]).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -294,15 +300,598 @@ impl ProcessBuffers {
     }
 }
 
+/// Sample value written just past the frame count of every buffer before each call: a plugin
+/// that writes (or a host that reads) beyond the block changes it.
+const CANARY: f32 = 7.7e7;
+/// Samples past the frame count checked for the canary.
+const CANARY_SPAN: usize = 256;
+
+/// Process calls made by every host in this process.
+static BLOCKS: AtomicU64 = AtomicU64::new(0);
+/// Longest process call seen, nanoseconds.
+static WORST_NS: AtomicU64 = AtomicU64::new(0);
+/// Frames of that call.
+static WORST_FRAMES: AtomicU64 = AtomicU64::new(0);
+
+/// Process calls made so far by every host in this process, the longest real-time one and its
+/// frames.
+pub fn block_stats() -> (u64, Duration, u64) {
+    (
+        BLOCKS.load(Ordering::Relaxed),
+        Duration::from_nanos(WORST_NS.load(Ordering::Relaxed)),
+        WORST_FRAMES.load(Ordering::Relaxed),
+    )
+}
+
+/// A parameter change inside a process call.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ParamEv {
+    /// The CLAP parameter id.
+    pub id: u32,
+    /// CLAP value.
+    pub value: f64,
+    /// Sample offset in the block (clamped into it).
+    pub time: u32,
+}
+
+/// Events beyond plain notes and parameters.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Extra {
+    /// A note-off for every key and channel (CLAP wildcard: key −1), at this sample.
+    AllNotesOff(u32),
+    /// A choke of every note (wildcard), at this sample.
+    ChokeAll(u32),
+    /// A raw MIDI 1.0 message on note port 0, at this sample.
+    Midi(u32, [u8; 3]),
+}
+
+/// What the host tells the plugin about its transport for one call.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Transport {
+    /// Playing (else stopped).
+    pub playing: bool,
+    /// Recording.
+    pub recording: bool,
+    /// Loop active.
+    pub looping: bool,
+    /// Tempo, beats per minute (any value: hosts have sent 0 and worse).
+    pub tempo: f64,
+    /// Song position, beats.
+    pub beats: f64,
+    /// Song position, seconds.
+    pub seconds: f64,
+    /// Start of the bar, beats.
+    pub bar_start: f64,
+    /// Bar number.
+    pub bar_number: i32,
+    /// Time signature numerator.
+    pub numerator: u16,
+    /// Time signature denominator.
+    pub denominator: u16,
+    /// Loop start and end, beats.
+    pub loop_beats: (f64, f64),
+}
+
+impl Transport {
+    /// The CLAP transport event.
+    fn event(&self) -> TransportEvent {
+        let mut flags = TransportFlags::HAS_TEMPO
+            | TransportFlags::HAS_BEATS_TIMELINE
+            | TransportFlags::HAS_SECONDS_TIMELINE
+            | TransportFlags::HAS_TIME_SIGNATURE;
+        for (on, flag) in [
+            (self.playing, TransportFlags::IS_PLAYING),
+            (self.recording, TransportFlags::IS_RECORDING),
+            (self.looping, TransportFlags::IS_LOOP_ACTIVE),
+        ] {
+            if on {
+                flags |= flag;
+            }
+        }
+        let tempo = self.tempo.max(1e-9);
+        TransportEvent {
+            header: EventHeader::new_core(0, EventFlags::empty()),
+            flags,
+            song_pos_beats: BeatTime::from_float(self.beats),
+            song_pos_seconds: SecondsTime::from_float(self.seconds),
+            tempo: self.tempo,
+            tempo_inc: 0.0,
+            loop_start_beats: BeatTime::from_float(self.loop_beats.0),
+            loop_end_beats: BeatTime::from_float(self.loop_beats.1),
+            loop_start_seconds: SecondsTime::from_float(self.loop_beats.0 * 60.0 / tempo),
+            loop_end_seconds: SecondsTime::from_float(self.loop_beats.1 * 60.0 / tempo),
+            bar_start: BeatTime::from_float(self.bar_start),
+            bar_number: self.bar_number,
+            time_signature_numerator: self.numerator,
+            time_signature_denominator: self.denominator,
+        }
+    }
+}
+
+/// What the sidechain input gets in one call.
+#[derive(Debug, Clone, Copy, Default)]
+pub enum Sidechain<'a> {
+    /// Every input port is passed, with silence (the default).
+    #[default]
+    Silent,
+    /// No input port is passed at all (`audio_inputs_count` 0): a host that routes nothing.
+    Absent,
+    /// The ports are passed flagged constant, with silence: an inactive bus.
+    Constant,
+    /// Audio for the first auxiliary input (one slice per channel, at least `frames` long; a
+    /// mono one feeds every channel); other input ports get silence.
+    Audio(&'a [&'a [f32]]),
+}
+
+/// One process call, as a DAW or a validator makes it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Block<'a> {
+    /// Frames in the call (0 is allowed as a robustness probe).
+    pub frames: usize,
+    /// Notes, on note port 0, channel 0; `time` below `frames`.
+    pub notes: &'a [NoteEv],
+    /// Parameter changes.
+    pub params: &'a [ParamEv],
+    /// Other events; `time` below `frames`.
+    pub extra: &'a [Extra],
+    /// The sidechain.
+    pub sidechain: Sidechain<'a>,
+    /// Transport (`None`: the host passes a null transport).
+    pub transport: Option<Transport>,
+    /// Process in place: the main output's channels are the sidechain's input buffers (needs
+    /// [`Sidechain::Audio`]); the inputs are then not checked for being left alone.
+    pub in_place: bool,
+}
+
+/// What one process call produced.
+#[derive(Debug, Clone)]
+pub struct BlockOut {
+    /// The main output as stereo (a mono output duplicated).
+    pub out: [Vec<f32>; 2],
+    /// Wall time of the plugin's process call.
+    pub elapsed: Duration,
+}
+
+/// The audio side of an active plugin: what the audio thread of a DAW owns. It can move to
+/// another thread (see [`ClapHost::split`]).
+pub struct AudioSide {
+    /// The plugin's audio processor.
+    processor: PluginAudioProcessor<TestHost>,
+    /// Buffers of this activation.
+    buffers: ProcessBuffers,
+    /// Input ports of this activation.
+    input_ports: Vec<AudioPortDesc>,
+    /// Index of the main output port.
+    main_out: usize,
+    /// Note input ports.
+    note_inputs: u32,
+    /// Largest block of this activation.
+    max_frames: u32,
+    /// Samples processed since loading (CLAP `steady_time`).
+    steady_time: u64,
+    /// Whether this activation renders offline (its calls may wait on purpose: not counted in
+    /// the worst block time).
+    offline: bool,
+}
+
+impl AudioSide {
+    /// Largest block of this activation.
+    pub fn max_frames(&self) -> usize {
+        self.max_frames as usize
+    }
+
+    /// Runs one process call (see [`Block`]); an error if the plugin fails it or breaks a rule
+    /// of the call: an input changed, a sample written past the frame count.
+    ///
+    /// Outputs are filled with NaN before the call, so a sample the plugin leaves unwritten
+    /// shows up as non-finite.
+    pub fn process(&mut self, b: &Block) -> Result<BlockOut> {
+        let frames = b.frames;
+        let max_frames = self.max_frames as usize;
+        ensure!(
+            frames <= max_frames,
+            "{frames} frames exceed the activation's {max_frames}"
+        );
+        ensure!(
+            b.notes.is_empty() || self.note_inputs > 0,
+            "the plugin has no note input port for {} note events",
+            b.notes.len()
+        );
+        let sidechain_port = self.input_ports.iter().position(|p| !p.is_main);
+        if let Sidechain::Audio(sc) = b.sidechain {
+            ensure!(
+                sidechain_port.is_some(),
+                "sidechain audio given, but the plugin has no auxiliary input port"
+            );
+            ensure!(!sc.is_empty(), "the sidechain has no channel");
+            for (c, ch) in sc.iter().enumerate() {
+                ensure!(
+                    ch.len() >= frames,
+                    "sidechain channel {c} has {} samples for a block of {frames}",
+                    ch.len()
+                );
+            }
+        }
+        ensure!(
+            !b.in_place || matches!(b.sidechain, Sidechain::Audio(_)),
+            "in-place processing needs sidechain audio"
+        );
+        let ProcessBuffers {
+            inputs,
+            outputs,
+            input_ports,
+            output_ports,
+            events,
+            out_events,
+        } = &mut self.buffers;
+
+        events.clear();
+        if frames > 0 {
+            for p in b.params {
+                let id = ClapId::from_raw(p.id).context("u32::MAX is not a parameter id")?;
+                let time = p.time.min(frames as u32 - 1);
+                events.push(&ParamValueEvent::new(time, id, Pckn::match_all(), p.value));
+            }
+        }
+        for n in b.notes {
+            ensure!(
+                (n.time as usize) < frames,
+                "{n:?} is outside a block of {frames} frames"
+            );
+            // Keys above 127 are sent as they are: out-of-range input is a test case.
+            let pckn = Pckn::new(0u16, 0u16, u16::from(n.key), Match::<u32>::All);
+            if n.on {
+                events.push(&NoteOnEvent::new(n.time, pckn, n.velocity));
+            } else {
+                events.push(&NoteOffEvent::new(n.time, pckn, n.velocity));
+            }
+        }
+        for e in b.extra {
+            let time = match *e {
+                Extra::AllNotesOff(t) | Extra::ChokeAll(t) | Extra::Midi(t, _) => t,
+            };
+            ensure!(
+                (time as usize) < frames,
+                "{e:?} is outside a block of {frames} frames"
+            );
+            match *e {
+                Extra::AllNotesOff(t) => events.push(&NoteOffEvent::new(t, Pckn::match_all(), 0.0)),
+                Extra::ChokeAll(t) => events.push(&NoteChokeEvent::new(t, Pckn::match_all())),
+                Extra::Midi(t, data) => events.push(&MidiEvent::new(t, 0, data)),
+            }
+        }
+        // CLAP wants events in time order; the sort keeps insertion order at equal times, so
+        // parameter changes at sample 0 land before notes at sample 0.
+        events.sort();
+
+        let canary = |ch: &mut Vec<f32>| {
+            let end = (frames + CANARY_SPAN).min(ch.len());
+            ch[frames..end].fill(CANARY);
+        };
+        for (p, port) in inputs.iter_mut().enumerate() {
+            for (c, channel) in port.iter_mut().enumerate() {
+                let dst = &mut channel[..frames];
+                match b.sidechain {
+                    Sidechain::Audio(sc) if Some(p) == sidechain_port => {
+                        dst.copy_from_slice(&sc[c.min(sc.len() - 1)][..frames]);
+                    }
+                    _ => dst.fill(0.0),
+                }
+                canary(channel);
+            }
+        }
+        for channel in outputs.iter_mut().flatten() {
+            channel[..frames].fill(f32::NAN);
+            canary(channel);
+        }
+        out_events.clear();
+        // In place: the sidechain's channel pointers, to hand out again as the main output's.
+        let aliases: Vec<*mut f32> = match (b.in_place, sidechain_port) {
+            (true, Some(p)) => inputs[p].iter_mut().map(|ch| ch.as_mut_ptr()).collect(),
+            _ => Vec::new(),
+        };
+
+        let passed_inputs = match b.sidechain {
+            Sidechain::Absent => 0,
+            _ => inputs.len(),
+        };
+        let constant = matches!(b.sidechain, Sidechain::Constant);
+        let input_audio = input_ports.with_input_buffers(
+            inputs
+                .iter_mut()
+                .take(passed_inputs)
+                .map(move |port| AudioPortBuffer {
+                    latency: 0,
+                    channels: AudioPortBufferType::f32_input_only(
+                        port.iter_mut()
+                            .map(move |ch| InputChannel::from_buffer(&mut ch[..frames], constant)),
+                    ),
+                }),
+        );
+        let mut output_audio =
+            output_ports.with_output_buffers(outputs.iter_mut().map(move |port| AudioPortBuffer {
+                latency: 0,
+                channels: AudioPortBufferType::f32_output_only(
+                    port.iter_mut().map(move |ch| &mut ch[..frames]),
+                ),
+            }));
+        if !aliases.is_empty() {
+            let raw = output_audio.as_raw_buffers();
+            let port = &mut raw[self.main_out];
+            for c in 0..port.channel_count as usize {
+                // SAFETY: `data32` points at clack's array of `channel_count` channel pointers
+                // for this call; each alias is a live input channel of at least `frames`
+                // samples that nothing else touches until the call returns.
+                unsafe { *port.data32.add(c) = aliases[c.min(aliases.len() - 1)] };
+            }
+        }
+        let input_events = InputEvents::from_buffer(&*events);
+        let mut output_events = OutputEvents::from_buffer(out_events);
+        let transport = b.transport.map(|t| t.event());
+
+        let started = self
+            .processor
+            .ensure_processing_started()
+            .context("the plugin refused to start processing")?;
+        let clock = Instant::now();
+        started
+            .process(
+                &input_audio,
+                &mut output_audio,
+                &input_events,
+                &mut output_events,
+                Some(self.steady_time),
+                transport.as_ref(),
+            )
+            .with_context(|| format!("the plugin failed to process {frames} frames"))?;
+        let elapsed = clock.elapsed();
+        BLOCKS.fetch_add(1, Ordering::Relaxed);
+        let ns = elapsed.as_nanos() as u64;
+        if !self.offline && WORST_NS.fetch_max(ns, Ordering::Relaxed) < ns {
+            WORST_FRAMES.store(frames as u64, Ordering::Relaxed);
+        }
+
+        // Nothing past the frame count: inputs and outputs keep their canaries.
+        let ports = inputs
+            .iter()
+            .map(|p| ("input", p))
+            .chain(outputs.iter().map(|p| ("output", p)));
+        for (p, (direction, port)) in ports.enumerate() {
+            for (c, channel) in port.iter().enumerate() {
+                let end = (frames + CANARY_SPAN).min(channel.len());
+                if let Some(i) = channel[frames..end]
+                    .iter()
+                    .position(|&x| x.to_bits() != CANARY.to_bits())
+                {
+                    bail!(
+                        "a sample past the block was written: {direction} port {p} channel {c}, \
+                         sample {} of a {frames}-frame call",
+                        frames + i
+                    );
+                }
+            }
+        }
+        // Inputs are the host's: the plugin must leave them as they were.
+        if !b.in_place {
+            for (p, port) in inputs.iter().enumerate() {
+                for (c, channel) in port.iter().enumerate() {
+                    let changed = match b.sidechain {
+                        Sidechain::Audio(sc) if Some(p) == sidechain_port => channel[..frames]
+                            .iter()
+                            .zip(&sc[c.min(sc.len() - 1)][..frames])
+                            .position(|(a, b)| a.to_bits() != b.to_bits()),
+                        _ => channel[..frames].iter().position(|x| x.to_bits() != 0),
+                    };
+                    if let Some(i) = changed {
+                        bail!("the plugin changed input port {p} channel {c} at sample {i}");
+                    }
+                }
+            }
+        }
+
+        let main = match (b.in_place, sidechain_port) {
+            (true, Some(p)) => &inputs[p],
+            _ => &outputs[self.main_out],
+        };
+        let left = main.first().context("the main output has no channel")?;
+        let right = main.get(1).unwrap_or(left);
+        let out = [left[..frames].to_vec(), right[..frames].to_vec()];
+        self.steady_time += frames as u64;
+        Ok(BlockOut { out, elapsed })
+    }
+
+    /// Delivers parameter changes through the params extension's `flush` on the audio side
+    /// (between process calls), as a host does when it has no audio to process.
+    pub fn flush(&mut self, params_ext: Option<PluginParams>, changes: &[ParamEv]) -> Result<()> {
+        let ext = params_ext.context("the plugin has no params extension")?;
+        let mut events = EventBuffer::with_capacity(changes.len());
+        for p in changes {
+            let id = ClapId::from_raw(p.id).context("u32::MAX is not a parameter id")?;
+            events.push(&ParamValueEvent::new(0, id, Pckn::match_all(), p.value));
+        }
+        let input = InputEvents::from_buffer(&events);
+        let mut output = OutputEvents::void();
+        ext.flush_active(&mut self.processor.plugin_handle(), &input, &mut output);
+        Ok(())
+    }
+}
+
+/// The main-thread side of an active plugin while its audio side runs elsewhere (see
+/// [`ClapHost::split`]): what a DAW's main thread does meanwhile.
+pub struct MainSide<'h> {
+    /// The plugin instance.
+    instance: &'h mut PluginInstance<TestHost>,
+    /// The params extension.
+    params_ext: Option<PluginParams>,
+    /// The state extension.
+    state_ext: Option<PluginState>,
+}
+
+impl MainSide<'_> {
+    /// The plugin's state.
+    pub fn save_state(&mut self) -> Result<Vec<u8>> {
+        let ext = self
+            .state_ext
+            .context("the plugin has no state extension")?;
+        let mut bytes = Vec::new();
+        ext.save(&self.instance.plugin_handle(), &mut bytes)
+            .context("the plugin failed to save its state")?;
+        Ok(bytes)
+    }
+
+    /// Loads a state (an error when the plugin rejects it).
+    pub fn load_state(&mut self, state: &[u8]) -> Result<()> {
+        let ext = self
+            .state_ext
+            .context("the plugin has no state extension")?;
+        let mut reader = state;
+        ext.load(&self.instance.plugin_handle(), &mut reader)
+            .with_context(|| format!("the plugin rejected a state of {} bytes", state.len()))
+    }
+
+    /// The current CLAP value of parameter `id`.
+    pub fn param_value(&mut self, id: u32) -> Result<f64> {
+        let ext = self
+            .params_ext
+            .context("the plugin has no params extension")?;
+        let clap_id = ClapId::from_raw(id).context("u32::MAX is not a parameter id")?;
+        ext.get_value(&self.instance.plugin_handle(), clap_id)
+            .with_context(|| format!("the plugin has no value for parameter {id}"))
+    }
+
+    /// The plugin's display text for CLAP value `value` of parameter `id`.
+    pub fn value_to_text(&mut self, id: u32, value: f64) -> Result<String> {
+        let ext = self
+            .params_ext
+            .context("the plugin has no params extension")?;
+        let clap_id = ClapId::from_raw(id).context("u32::MAX is not a parameter id")?;
+        let mut buffer = [0u8; 256];
+        let text = ext
+            .value_to_text(&self.instance.plugin_handle(), clap_id, value, &mut buffer)
+            .map_err(|_| anyhow!("the plugin cannot show value {value} of parameter {id}"))?;
+        Ok(String::from_utf8_lossy(text).into_owned())
+    }
+
+    /// Runs the plugin's main-thread callback if it asked for one.
+    pub fn pump(&mut self) {
+        let callback = self
+            .instance
+            .access_shared_handler(|s| s.callback_requested.swap(false, Ordering::SeqCst));
+        if callback {
+            self.instance.call_on_main_thread_callback();
+        }
+    }
+}
+
+/// One plugin as a factory describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Descriptor {
+    /// Plugin id.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Vendor.
+    pub vendor: String,
+    /// Version string.
+    pub version: String,
+    /// Home page.
+    pub url: String,
+    /// One-line description.
+    pub description: String,
+    /// CLAP features ("instrument", "synthesizer", …).
+    pub features: Vec<String>,
+}
+
+impl Descriptor {
+    /// Reads a clack descriptor (missing strings become empty).
+    fn of(d: &clack_host::plugin::PluginDescriptor) -> Self {
+        let text = |s: Option<&std::ffi::CStr>| {
+            s.map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        };
+        Self {
+            id: text(d.id()),
+            name: text(d.name()),
+            vendor: text(d.vendor()),
+            version: text(d.version()),
+            url: text(d.url()),
+            description: text(d.description()),
+            features: d
+                .features()
+                .map(|f| f.to_string_lossy().into_owned())
+                .collect(),
+        }
+    }
+}
+
+/// What a DAW's plugin scan reads from a bundle: every plugin its factory describes.
+pub fn scan(path: &Path) -> Result<Vec<Descriptor>> {
+    let entry = open_entry(path)?;
+    let factory = entry
+        .get_plugin_factory()
+        .with_context(|| format!("{} exposes no CLAP plugin factory", path.display()))?;
+    Ok(factory.plugin_descriptors().map(Descriptor::of).collect())
+}
+
+/// Loads the CLAP bundle at `path` and keeps it mapped for the rest of the process, as DAWs
+/// do. If it were unloaded while threads that ran the plugin are still alive, glibc would later
+/// call a thread-specific data destructor the library registered on those threads into
+/// unmapped memory (SIGSEGV in __nptl_deallocate_tsd, seen with parallel tests). clack caches
+/// entries, so the one extra reference costs nothing per load.
+fn open_entry(path: &Path) -> Result<PluginEntry> {
+    ensure!(path.exists(), "{} does not exist", path.display());
+    // SAFETY: loading a shared library runs its initialisers with full access to this
+    // process. The bundle is this workspace's own build; a CLAP entry must be loadable.
+    let entry = unsafe { PluginEntry::load(path) }
+        .map_err(|e| anyhow!("cannot load the CLAP bundle {}: {e}", path.display()))?;
+    std::mem::forget(entry.clone());
+    Ok(entry)
+}
+
+/// A `Write` that takes at most `max` bytes per call, as a host's stream may.
+struct ChunkWriter {
+    /// What was written.
+    bytes: Vec<u8>,
+    /// Most bytes per call.
+    max: usize,
+}
+
+impl std::io::Write for ChunkWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = buf.len().min(self.max);
+        self.bytes.extend_from_slice(&buf[..n]);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// A `Read` that gives at most `max` bytes per call, as a host's stream may.
+struct ChunkReader<'a> {
+    /// What is left.
+    bytes: &'a [u8],
+    /// Most bytes per call.
+    max: usize,
+}
+
+impl std::io::Read for ChunkReader<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = buf.len().min(self.max).min(self.bytes.len());
+        buf[..n].copy_from_slice(&self.bytes[..n]);
+        self.bytes = &self.bytes[n..];
+        Ok(n)
+    }
+}
+
 /// A loaded CLAP plugin instance and everything needed to drive it.
 ///
 /// Dropping it deactivates the plugin, destroys the instance, then releases the bundle.
 pub struct ClapHost {
-    /// The active plugin's audio side; `None` while inactive. Declared before `instance` so it
-    /// goes first: clack only destroys an instance once its processor is gone.
-    processor: Option<PluginAudioProcessor<TestHost>>,
-    /// Buffers of the current activation; `None` while inactive.
-    buffers: Option<ProcessBuffers>,
+    /// The audio side of the current activation; `None` while inactive. Declared before
+    /// `instance` so it goes first: clack only destroys an instance once its processor is gone.
+    audio: Option<AudioSide>,
     /// The plugin instance.
     instance: PluginInstance<TestHost>,
     /// The plugin's params extension, if it has one.
@@ -319,10 +908,11 @@ pub struct ClapHost {
     note_inputs: u32,
     /// Parameter changes (id, value, sample offset) waiting for the next process call or flush.
     pending_params: Vec<(ClapId, f64, u32)>,
-    /// Samples processed since loading, passed as CLAP `steady_time`.
+    /// Samples processed since loading, passed as CLAP `steady_time` (carried across
+    /// activations).
     steady_time: u64,
-    /// Largest block of the current activation (0 while inactive).
-    max_frames: u32,
+    /// Whether the plugin was last told to render offline (applies from the next activation).
+    offline: bool,
     /// The loaded bundle, held only to outlive the instance: last, so it drops last.
     _entry: PluginEntry,
 }
@@ -333,17 +923,7 @@ impl ClapHost {
     /// On Linux and Windows a bundle is the shared library itself; on macOS clack resolves the
     /// library inside the `.clap` directory.
     pub fn load(path: &Path, plugin_id: &str) -> Result<Self> {
-        ensure!(path.exists(), "{} does not exist", path.display());
-        // SAFETY: loading a shared library runs its initialisers with full access to this
-        // process. The bundle is this workspace's own build; a CLAP entry must be loadable.
-        let entry = unsafe { PluginEntry::load(path) }
-            .map_err(|e| anyhow!("cannot load the CLAP bundle {}: {e}", path.display()))?;
-        // Keep the library mapped for the rest of the process, as DAWs do. If it is unloaded
-        // while threads that ran the plugin are still alive, glibc later calls a thread-specific
-        // data destructor the library registered on those threads into unmapped memory
-        // (SIGSEGV in __nptl_deallocate_tsd, seen with parallel tests). clack caches entries,
-        // so this one extra reference costs nothing per load.
-        std::mem::forget(entry.clone());
+        let entry = open_entry(path)?;
         let factory = entry
             .get_plugin_factory()
             .with_context(|| format!("{} exposes no CLAP plugin factory", path.display()))?;
@@ -390,8 +970,7 @@ impl ClapHost {
         };
 
         let mut host = Self {
-            processor: None,
-            buffers: None,
+            audio: None,
             instance,
             params_ext,
             state_ext,
@@ -401,7 +980,7 @@ impl ClapHost {
             note_inputs,
             pending_params: Vec::new(),
             steady_time: 0,
-            max_frames: 0,
+            offline: false,
             _entry: entry,
         };
         host.refresh_ports()?;
@@ -432,7 +1011,7 @@ impl ClapHost {
 
     /// Whether the plugin is activated.
     pub fn is_active(&self) -> bool {
-        self.processor.is_some()
+        self.audio.is_some()
     }
 
     /// What the plugin has asked of the host so far.
@@ -482,26 +1061,47 @@ impl ClapHost {
             .instance
             .activate(|_, _| (), config)
             .with_context(|| format!("the plugin refused to activate at {sample_rate} Hz"))?;
-        self.processor = Some(processor.into());
-        self.buffers = Some(ProcessBuffers::new(
-            &self.input_ports,
-            &self.output_ports,
-            max_frames as usize,
-        ));
-        self.max_frames = max_frames;
+        self.audio = Some(AudioSide {
+            processor: processor.into(),
+            buffers: ProcessBuffers::new(
+                &self.input_ports,
+                &self.output_ports,
+                max_frames as usize,
+            ),
+            input_ports: self.input_ports.clone(),
+            main_out,
+            note_inputs: self.note_inputs,
+            max_frames,
+            steady_time: self.steady_time,
+            offline: self.offline,
+        });
         self.pump_callbacks();
         Ok(())
     }
 
     /// Stops processing and deactivates the plugin; a no-op when it is not active.
     pub fn deactivate(&mut self) {
-        if let Some(processor) = self.processor.take() {
+        if let Some(audio) = self.audio.take() {
+            self.steady_time = audio.steady_time;
             // `into_stopped` calls stop_processing first when processing had started.
-            self.instance.deactivate(processor.into_stopped());
+            self.instance.deactivate(audio.processor.into_stopped());
         }
-        self.buffers = None;
-        self.max_frames = 0;
         self.pump_callbacks();
+    }
+
+    /// Stops processing (CLAP `stop_processing`) without deactivating; the next process call
+    /// starts it again. A no-op when inactive or already stopped.
+    pub fn stop_processing(&mut self) {
+        if let Some(audio) = self.audio.as_mut() {
+            audio.processor.ensure_processing_stopped();
+        }
+    }
+
+    /// CLAP `reset`: the plugin clears its voices and buffers. A no-op while inactive.
+    pub fn reset(&mut self) {
+        if let Some(audio) = self.audio.as_mut() {
+            audio.processor.reset();
+        }
     }
 
     /// Deactivates the plugin, destroys the instance and releases the bundle, in that order.
@@ -529,129 +1129,60 @@ impl ClapHost {
         frames: usize,
         sidechain: Option<&[&[f32]]>,
     ) -> Result<[Vec<f32>; 2]> {
-        let sidechain_port = self.input_ports.iter().position(|p| !p.is_main);
-        let main_out = self.main_output()?;
-        let max_frames = self.max_frames as usize;
-        let steady_time = self.steady_time;
-        let processor = self
-            .processor
+        let block = Block {
+            frames,
+            notes,
+            sidechain: sidechain.map_or(Sidechain::Silent, Sidechain::Audio),
+            ..Block::default()
+        };
+        Ok(self.process_block(&block)?.out)
+    }
+
+    /// One process call as described by `block` (see [`Block`]), with the parameter changes
+    /// queued by [`Self::set_param`] going first. Checks what a validator checks on every
+    /// call: inputs unmodified, nothing written past the frame count.
+    pub fn process_block(&mut self, block: &Block) -> Result<BlockOut> {
+        let audio = self
+            .audio
             .as_mut()
             .context("process() needs an active plugin: call activate()")?;
-        let bufs = self
-            .buffers
+        if block.frames == 0 {
+            // Parameter changes stay queued: a zero-length block has no sample to put them on.
+            return audio.process(block);
+        }
+        if self.pending_params.is_empty() {
+            return audio.process(block);
+        }
+        let mut params: Vec<ParamEv> = self
+            .pending_params
+            .drain(..)
+            .map(|(id, value, time)| ParamEv {
+                id: id.get(),
+                value,
+                time,
+            })
+            .collect();
+        params.extend_from_slice(block.params);
+        audio.process(&Block {
+            params: &params,
+            ..*block
+        })
+    }
+
+    /// Splits the host into its audio side and its main-thread side, so a test can run them on
+    /// two threads at once, as a DAW does (`std::thread::scope`). An error while inactive.
+    pub fn split(&mut self) -> Result<(&mut AudioSide, MainSide<'_>)> {
+        self.flush_params();
+        let audio = self
+            .audio
             .as_mut()
-            .context("no process buffers while active")?;
-        let ProcessBuffers {
-            inputs,
-            outputs,
-            input_ports,
-            output_ports,
-            events,
-            out_events,
-        } = bufs;
-        ensure!(
-            frames <= max_frames,
-            "{frames} frames exceed the activation's {max_frames}"
-        );
-        ensure!(
-            notes.is_empty() || self.note_inputs > 0,
-            "the plugin has no note input port for {} note events",
-            notes.len()
-        );
-        if sidechain.is_some() && sidechain_port.is_none() {
-            bail!("sidechain audio given, but the plugin has no auxiliary input port");
-        }
-
-        events.clear();
-        if frames > 0 {
-            for (id, value, time) in self.pending_params.drain(..) {
-                let time = time.min(frames as u32 - 1);
-                events.push(&ParamValueEvent::new(time, id, Pckn::match_all(), value));
-            }
-        }
-        for n in notes {
-            ensure!(
-                (n.time as usize) < frames,
-                "{n:?} is outside a block of {frames} frames"
-            );
-            // Keys above 127 are sent as they are: out-of-range input is a test case.
-            let pckn = Pckn::new(0u16, 0u16, u16::from(n.key), Match::<u32>::All);
-            if n.on {
-                events.push(&NoteOnEvent::new(n.time, pckn, n.velocity));
-            } else {
-                events.push(&NoteOffEvent::new(n.time, pckn, n.velocity));
-            }
-        }
-        // CLAP wants events in time order; the sort keeps insertion order at equal times, so
-        // parameter changes at sample 0 land before notes at sample 0.
-        events.sort();
-
-        for (p, port) in inputs.iter_mut().enumerate() {
-            for (c, channel) in port.iter_mut().enumerate() {
-                let dst = &mut channel[..frames];
-                match sidechain {
-                    Some(sc) if Some(p) == sidechain_port => {
-                        // A mono sidechain feeds every channel of the port.
-                        let src = sc
-                            .get(c.min(sc.len().saturating_sub(1)))
-                            .context("the sidechain has no channel")?;
-                        ensure!(
-                            src.len() >= frames,
-                            "sidechain channel {c} has {} samples for a block of {frames}",
-                            src.len()
-                        );
-                        dst.copy_from_slice(&src[..frames]);
-                    }
-                    _ => dst.fill(0.0),
-                }
-            }
-        }
-        for channel in outputs.iter_mut().flatten() {
-            channel[..frames].fill(f32::NAN);
-        }
-        out_events.clear();
-
-        let input_audio = input_ports.with_input_buffers(inputs.iter_mut().map(move |port| {
-            AudioPortBuffer {
-                latency: 0,
-                channels: AudioPortBufferType::f32_input_only(
-                    port.iter_mut()
-                        .map(move |ch| InputChannel::variable(&mut ch[..frames])),
-                ),
-            }
-        }));
-        let mut output_audio =
-            output_ports.with_output_buffers(outputs.iter_mut().map(move |port| AudioPortBuffer {
-                latency: 0,
-                channels: AudioPortBufferType::f32_output_only(
-                    port.iter_mut().map(move |ch| &mut ch[..frames]),
-                ),
-            }));
-        let input_events = InputEvents::from_buffer(&*events);
-        let mut output_events = OutputEvents::from_buffer(out_events);
-
-        let started = processor
-            .ensure_processing_started()
-            .context("the plugin refused to start processing")?;
-        started
-            .process(
-                &input_audio,
-                &mut output_audio,
-                &input_events,
-                &mut output_events,
-                Some(steady_time),
-                None,
-            )
-            .with_context(|| format!("the plugin failed to process {frames} frames"))?;
-
-        let main = &outputs[main_out];
-        let left = main.first().context("the main output has no channel")?;
-        let right = main.get(1).unwrap_or(left);
-        let out = [left[..frames].to_vec(), right[..frames].to_vec()];
-
-        self.steady_time += frames as u64;
-        self.pump_callbacks();
-        Ok(out)
+            .context("split() needs an active plugin: call activate()")?;
+        let main = MainSide {
+            instance: &mut self.instance,
+            params_ext: self.params_ext,
+            state_ext: self.state_ext,
+        };
+        Ok((audio, main))
     }
 
     /// Renders `total_frames` samples in blocks of at most `block`, with `notes` timed from the
@@ -813,10 +1344,10 @@ impl ClapHost {
         }
         let input = InputEvents::from_buffer(&events);
         let mut output = OutputEvents::void();
-        match self.processor.as_mut() {
+        match self.audio.as_mut() {
             // Active: flush belongs to the audio thread, which is this one, between process calls.
-            Some(processor) => {
-                ext.flush_active(&mut processor.plugin_handle(), &input, &mut output)
+            Some(audio) => {
+                ext.flush_active(&mut audio.processor.plugin_handle(), &input, &mut output)
             }
             None => {
                 if let Some(mut handle) = self.instance.inactive_plugin_handle() {
@@ -888,7 +1419,9 @@ impl ClapHost {
             RenderMode::Realtime
         };
         ext.set(&self.instance.plugin_handle(), mode)
-            .map_err(|_| anyhow::anyhow!("the plugin refused the render mode"))
+            .map_err(|_| anyhow::anyhow!("the plugin refused the render mode"))?;
+        self.offline = offline;
+        Ok(())
     }
 
     /// The plugin's state, as its state extension writes it. Queued parameter changes are
@@ -917,6 +1450,61 @@ impl ClapHost {
         // Pump even after a failure: the plugin may have queued work for the main thread.
         self.pump_callbacks();
         loaded.with_context(|| format!("the plugin rejected a state of {} bytes", state.len()))
+    }
+
+    /// [`Self::save_state`] through a stream that takes at most `max_write` bytes per call:
+    /// CLAP lets a host's stream accept less than it is given.
+    pub fn save_state_chunked(&mut self, max_write: usize) -> Result<Vec<u8>> {
+        let ext = self
+            .state_ext
+            .context("the plugin has no state extension")?;
+        self.flush_params();
+        let mut writer = ChunkWriter {
+            bytes: Vec::new(),
+            max: max_write.max(1),
+        };
+        ext.save(&self.instance.plugin_handle(), &mut writer)
+            .context("the plugin failed to save its state")?;
+        self.pump_callbacks();
+        Ok(writer.bytes)
+    }
+
+    /// [`Self::load_state`] through a stream that gives at most `max_read` bytes per call.
+    pub fn load_state_chunked(&mut self, state: &[u8], max_read: usize) -> Result<()> {
+        let ext = self
+            .state_ext
+            .context("the plugin has no state extension")?;
+        self.flush_params();
+        let mut reader = ChunkReader {
+            bytes: state,
+            max: max_read.max(1),
+        };
+        let loaded = ext.load(&self.instance.plugin_handle(), &mut reader);
+        self.pump_callbacks();
+        loaded.with_context(|| format!("the plugin rejected a state of {} bytes", state.len()))
+    }
+
+    /// The instance's descriptor.
+    pub fn descriptor(&self) -> Result<Descriptor> {
+        let d = self
+            .instance
+            .plugin_shared_handle()
+            .descriptor()
+            .context("the instance has no descriptor")?;
+        Ok(Descriptor::of(d))
+    }
+
+    /// Destroys the plugin the way a misbehaving host does: straight `destroy`, without
+    /// stopping or deactivating it first. The host's own wrappers are then leaked on purpose
+    /// (they would otherwise deactivate and destroy it a second time).
+    pub fn destroy_without_deactivating(self) -> Result<()> {
+        let raw = self.instance.raw_instance();
+        let destroy = raw.destroy.context("the plugin has no destroy function")?;
+        // SAFETY: `raw` is this live instance; nothing else calls into it afterwards, because
+        // every wrapper that could is forgotten below without running its drop.
+        unsafe { destroy(raw) };
+        std::mem::forget(self);
+        Ok(())
     }
 
     /// Runs what the plugin asked the main thread for: its `on_main_thread` callback and

@@ -15,18 +15,7 @@ const SR: f64 = 48_000.0;
 const BLOCK: usize = 512;
 
 fn plugin_path() -> PathBuf {
-    if let Some(path) = std::env::var_os("DAR_DDSP_CLAP") {
-        return PathBuf::from(path);
-    }
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    [
-        "target/bundled-debug/DAR-DDSP.clap",
-        "target/bundled/DAR-DDSP.clap",
-    ]
-    .iter()
-    .map(|c| root.join(c))
-    .find(|p| p.exists())
-    .expect("no DAR-DDSP.clap: run `cargo xtask test`, which bundles the plugin first")
+    dar_ddsp_tests::clap_bundle().expect("the bundle under test")
 }
 
 /// One recording from `../shared/eval` with its labelled notes.

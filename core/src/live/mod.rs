@@ -79,6 +79,10 @@ pub struct LiveConfig {
     pub steps_per_note: usize,
     /// Recent notes each prototype keeps to learn from.
     pub bank_notes: usize,
+    /// Most samples of banked notes over all prototypes together: the learner's memory stays
+    /// bounded however many prototypes it makes (past it, the fullest other bank gives up its
+    /// oldest note).
+    pub bank_budget: usize,
     /// Most prototypes.
     pub capacity: usize,
 }
@@ -97,6 +101,8 @@ impl LiveConfig {
             max_note_s: 4.0,
             steps_per_note: 60,
             bank_notes: 6,
+            // 16 M samples (64 MB, 5.8 min at 48 kHz): six notes of about 40 prototypes.
+            bank_budget: 1 << 24,
             capacity: MAX_PROTOTYPES,
         }
     }
@@ -173,6 +179,9 @@ pub struct LiveLearner {
     memory: Memory,
     /// Recent notes per prototype (parallel to the memory's prototypes).
     banks: Vec<Vec<(Vec<f32>, Analysis)>>,
+    /// Raised by the owner to end a refinement early (with the best patch found so far), so
+    /// the thread running this learner can stop promptly. Set once by [`Self::set_stop`].
+    stop: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
     /// The encoder.
     encoder: Encoder,
     /// Its weights (for each refinement's coupled objective).
@@ -230,6 +239,7 @@ impl LiveLearner {
             weights,
             memory,
             banks,
+            stop: None,
             audio: Vec::with_capacity(max_note + 4 * frame_len),
             audio_start: 0,
             frame_fill: 0,
@@ -271,6 +281,12 @@ impl LiveLearner {
     /// Non-finite samples seen.
     pub fn skipped(&self) -> u64 {
         self.skipped
+    }
+
+    /// Hands the learner a flag that, once raised, ends a refinement in progress at its next
+    /// gradient step, keeping the best patch found so far.
+    pub fn set_stop(&mut self, stop: std::sync::Arc<std::sync::atomic::AtomicBool>) {
+        self.stop = Some(stop);
     }
 
     /// Gradient steps taken so far.
@@ -517,10 +533,41 @@ impl LiveLearner {
                         bank.remove(0);
                     }
                 }
+                self.keep_banks_in_budget(j);
                 self.refine(j, settings, emit);
             }
         }
         self.trim_to(end.saturating_sub(self.pre as u64));
+    }
+
+    /// Drops oldest banked notes until all banks together fit [`LiveConfig::bank_budget`]: from
+    /// the fullest bank that keeps a note afterwards, preferring others to `keep` (the one just
+    /// refined); a bank is emptied only when every bank is down to one note.
+    fn keep_banks_in_budget(&mut self, keep: usize) {
+        let size =
+            |bank: &Vec<(Vec<f32>, Analysis)>| -> usize { bank.iter().map(|(c, _)| c.len()).sum() };
+        let mut total: usize = self.banks.iter().map(size).sum();
+        while total > self.config.bank_budget {
+            let fullest = |min_len: usize, skip: Option<usize>| {
+                self.banks
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, b)| Some(*i) != skip && b.len() > min_len)
+                    .max_by_key(|(_, b)| size(b))
+                    .map(|(i, _)| i)
+            };
+            let victim = fullest(1, Some(keep))
+                .or_else(|| fullest(1, None))
+                .or_else(|| fullest(0, Some(keep)));
+            let Some(v) = victim else { break };
+            let (clip, _) = self.banks[v].remove(0);
+            total -= clip.len();
+        }
+    }
+
+    /// Samples of banked notes over all prototypes.
+    pub fn banked_samples(&self) -> usize {
+        self.banks.iter().flatten().map(|(c, _)| c.len()).sum()
     }
 
     /// Drops buffered audio before stream sample `at`.
@@ -568,6 +615,7 @@ impl LiveLearner {
                 ..OptimizerConfig::default()
             },
             seed: self.steps.wrapping_add(1),
+            stop: self.stop.clone(),
             ..SearchConfig::default()
         };
         let mut last = (0.0, 0.0, 0.0);

@@ -57,6 +57,55 @@ fn the_same_stream_gives_the_same_memory_whatever_the_block_size() {
 }
 
 #[test]
+fn a_raised_stop_flag_ends_refinement_at_once_keeping_a_patch() {
+    let x = stream(&two_patches()[..1]);
+    let settings = LiveSettings::default();
+    let mut l = learner(60);
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    l.set_stop(stop);
+    l.feed(&x, &settings, &mut |_| {});
+    assert!(
+        !l.memory().prototypes().is_empty(),
+        "notes were still recognised"
+    );
+    assert_eq!(l.steps(), 0, "a stopped learner took gradient steps");
+    assert!(l.memory().prototypes().iter().all(|p| p.loss.is_finite()));
+}
+
+#[test]
+fn banked_notes_stay_within_the_budget() {
+    let x = stream(&two_patches());
+    let settings = LiveSettings::default();
+    let unbounded = {
+        let mut l = learner(1);
+        l.feed(&x, &settings, &mut |_| {});
+        l.banked_samples()
+    };
+    // A budget of a bit more than half of what six notes of two prototypes take.
+    let budget = unbounded * 6 / 10;
+    let config = LiveConfig {
+        steps_per_note: 1,
+        bank_budget: budget,
+        ..LiveConfig::new(SR)
+    };
+    let mut l = LiveLearner::new(
+        config,
+        EncoderWeights::shipped().expect("shipped"),
+        Vec::new(),
+    );
+    l.feed(&x, &settings, &mut |_| {});
+    l.feed(&x, &settings, &mut |_| {});
+    assert!(l.memory().prototypes().len() >= 2);
+    assert!(
+        unbounded > 0 && l.banked_samples() <= budget,
+        "{} > {budget}",
+        l.banked_samples()
+    );
+    // Every prototype still has its newest note to learn from.
+    assert!(l.banks.iter().all(|b| !b.is_empty()));
+}
+
+#[test]
 fn two_timbres_get_two_prototypes_and_follow_switches_between_them() {
     let [p, q] = two_patches();
     let mut l = learner(3);
