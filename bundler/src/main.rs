@@ -123,7 +123,7 @@ fn install(root: &Path) -> Result<()> {
     build_standalone(true)?;
     let dest = bin_dir.join("dar-ddsp-standalone");
     std::fs::copy(
-        root.join("target/standalone/release/dar-ddsp-standalone"),
+        root.join("target/release/dar-ddsp-standalone"),
         &dest,
     )
     .with_context(|| format!("cannot install {}", dest.display()))?;
@@ -131,9 +131,10 @@ fn install(root: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Builds `dar-ddsp-standalone` into `target/standalone/{debug,release}`: its own target
-/// directory, because the `standalone` feature changes nice-plug's features and the plugin
-/// bundles must not carry it.
+/// Builds `dar-ddsp-standalone` into `target/{debug,release}`. Only the binary gets the
+/// `standalone` feature (nice-plug's standalone wrapper, JACK and ALSA): the plugin library a
+/// bundle packs is a separate build of its own features, which this leaves as it was (cargo
+/// keeps one build per feature set), so the two share every other dependency.
 fn build_standalone(release: bool) -> Result<()> {
     let mut cargo = Command::new("cargo");
     cargo.arg("build");
@@ -147,8 +148,6 @@ fn build_standalone(release: bool) -> Result<()> {
         "standalone",
         "--bin",
         "dar-ddsp-standalone",
-        "--target-dir",
-        "target/standalone",
     ]))
 }
 
@@ -180,10 +179,12 @@ fn test(root: &Path) -> Result<()> {
         .env("DAR_DDSP_CLAP", debug_dir.join(format!("{BUNDLE}.clap"))))?;
     // The editor opened and closed 100 times in the CLAP host, on an X server that outlives
     // every connection the editor made.
+    // `--workspace` everywhere: `-p` alone resolves features differently and would rebuild a
+    // dozen crates (1.5 minutes) for nothing.
     run(Command::new("xvfb-run")
-        .args(["-a", "-s", "-screen 0 1280x800x24", "cargo", "test", "-p"])
+        .args(["-a", "-s", "-screen 0 1280x800x24", "cargo", "test"])
         .args([
-            "dar-ddsp-tests",
+            "--workspace",
             "--test",
             "editor_clap",
             "--",
@@ -196,7 +197,7 @@ fn test(root: &Path) -> Result<()> {
     bundle_release(root)?;
     let release_dir = root.join("target/bundled");
     run(Command::new("cargo")
-        .args(["test", "-p", "dar-ddsp-tests", "--test", "clap_host"])
+        .args(["test", "--workspace", "--test", "clap_host"])
         .env("DAR_DDSP_CLAP", release_dir.join(format!("{BUNDLE}.clap"))))?;
     // Learning from recordings through the host, on the bundle a user installs (minutes in a
     // debug build; the debug run above covers the same code under `assert_process_allocs`
@@ -204,8 +205,7 @@ fn test(root: &Path) -> Result<()> {
     run(Command::new("cargo")
         .args([
             "test",
-            "-p",
-            "dar-ddsp-tests",
+            "--workspace",
             "--test",
             "live_clap",
             "--",
@@ -227,7 +227,7 @@ fn test(root: &Path) -> Result<()> {
         .args(["-m", "pytest", "-q", "-s", "tests/gui"])
         .env(
             "DAR_DDSP_STANDALONE",
-            root.join("target/standalone/debug/dar-ddsp-standalone"),
+            root.join("target/debug/dar-ddsp-standalone"),
         ))?;
     println!("cargo xtask test: all checks passed");
     Ok(())

@@ -43,7 +43,7 @@ def click(wid, x, y, env):
 
 def test_the_panel_shows_what_the_learner_learned(tmp_path):
     standalone = os.environ.get("DAR_DDSP_STANDALONE") or str(
-        ROOT / "target" / "standalone" / "release" / "dar-ddsp-standalone")
+        ROOT / "target" / "release" / "dar-ddsp-standalone")
     assert pathlib.Path(standalone).exists(), f"{standalone}: build the standalone first"
     for tool in ("Xvfb", "xdotool", "import", "identify"):
         assert shutil.which(tool), f"{tool} is missing: `cargo xtask setup` installs it"
