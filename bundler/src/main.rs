@@ -122,11 +122,8 @@ fn install(root: &Path) -> Result<()> {
     // The standalone application, for playing without a DAW.
     build_standalone(true)?;
     let dest = bin_dir.join("dar-ddsp-standalone");
-    std::fs::copy(
-        root.join("target/release/dar-ddsp-standalone"),
-        &dest,
-    )
-    .with_context(|| format!("cannot install {}", dest.display()))?;
+    std::fs::copy(root.join("target/release/dar-ddsp-standalone"), &dest)
+        .with_context(|| format!("cannot install {}", dest.display()))?;
     println!("installed {}", dest.display());
     Ok(())
 }
