@@ -630,9 +630,8 @@ impl Worker {
         s.losses = self.learner.losses().to_vec();
         s.optimizer = self.learner.optimizer();
         s.steps = self.learner.steps();
-        s.dropped = self.shared.dropped.load(Ordering::Relaxed);
-        s.refused = memory.refused();
-        s.skipped = self.learner.skipped();
+        drop(s);
+        self.publish_counters();
     }
 }
 

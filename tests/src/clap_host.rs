@@ -699,21 +699,6 @@ impl AudioSide {
         self.steady_time += frames as u64;
         Ok(BlockOut { out, elapsed })
     }
-
-    /// Delivers parameter changes through the params extension's `flush` on the audio side
-    /// (between process calls), as a host does when it has no audio to process.
-    pub fn flush(&mut self, params_ext: Option<PluginParams>, changes: &[ParamEv]) -> Result<()> {
-        let ext = params_ext.context("the plugin has no params extension")?;
-        let mut events = EventBuffer::with_capacity(changes.len());
-        for p in changes {
-            let id = ClapId::from_raw(p.id).context("u32::MAX is not a parameter id")?;
-            events.push(&ParamValueEvent::new(0, id, Pckn::match_all(), p.value));
-        }
-        let input = InputEvents::from_buffer(&events);
-        let mut output = OutputEvents::void();
-        ext.flush_active(&mut self.processor.plugin_handle(), &input, &mut output);
-        Ok(())
-    }
 }
 
 /// The main-thread side of an active plugin while its audio side runs elsewhere (see
@@ -730,21 +715,38 @@ pub struct MainSide<'h> {
 impl MainSide<'_> {
     /// The plugin's state.
     pub fn save_state(&mut self) -> Result<Vec<u8>> {
+        self.save_state_chunked(usize::MAX)
+    }
+
+    /// [`Self::save_state`] through a stream that takes at most `max_write` bytes per call:
+    /// CLAP lets a host's stream accept less than it is given.
+    pub fn save_state_chunked(&mut self, max_write: usize) -> Result<Vec<u8>> {
         let ext = self
             .state_ext
             .context("the plugin has no state extension")?;
-        let mut bytes = Vec::new();
-        ext.save(&self.instance.plugin_handle(), &mut bytes)
+        let mut writer = ChunkWriter {
+            bytes: Vec::new(),
+            max: max_write.max(1),
+        };
+        ext.save(&self.instance.plugin_handle(), &mut writer)
             .context("the plugin failed to save its state")?;
-        Ok(bytes)
+        Ok(writer.bytes)
     }
 
     /// Loads a state (an error when the plugin rejects it).
     pub fn load_state(&mut self, state: &[u8]) -> Result<()> {
+        self.load_state_chunked(state, usize::MAX)
+    }
+
+    /// [`Self::load_state`] through a stream that gives at most `max_read` bytes per call.
+    pub fn load_state_chunked(&mut self, state: &[u8], max_read: usize) -> Result<()> {
         let ext = self
             .state_ext
             .context("the plugin has no state extension")?;
-        let mut reader = state;
+        let mut reader = ChunkReader {
+            bytes: state,
+            max: max_read.max(1),
+        };
         ext.load(&self.instance.plugin_handle(), &mut reader)
             .with_context(|| format!("the plugin rejected a state of {} bytes", state.len()))
     }
@@ -1280,19 +1282,12 @@ impl ClapHost {
     /// The current CLAP value of parameter `id` (changes queued by [`Self::set_param`] while
     /// active only show once a process call or [`Self::flush_params`] delivered them).
     pub fn param_value(&mut self, id: u32) -> Result<f64> {
-        let (ext, clap_id) = self.param_target(id)?;
-        ext.get_value(&self.instance.plugin_handle(), clap_id)
-            .with_context(|| format!("the plugin has no value for parameter {id}"))
+        self.main_side().param_value(id)
     }
 
     /// The plugin's display text for CLAP value `value` of parameter `id` ("2.5 kHz").
     pub fn value_to_text(&mut self, id: u32, value: f64) -> Result<String> {
-        let (ext, clap_id) = self.param_target(id)?;
-        let mut buffer = [0u8; 256];
-        let text = ext
-            .value_to_text(&self.instance.plugin_handle(), clap_id, value, &mut buffer)
-            .map_err(|_| anyhow!("the plugin cannot show value {value} of parameter {id}"))?;
-        Ok(String::from_utf8_lossy(text).into_owned())
+        self.main_side().value_to_text(id, value)
     }
 
     /// The CLAP value of parameter `id` the plugin parses from `text` ("500 Hz").
@@ -1427,61 +1422,40 @@ impl ClapHost {
     /// The plugin's state, as its state extension writes it. Queued parameter changes are
     /// flushed first so they are part of it.
     pub fn save_state(&mut self) -> Result<Vec<u8>> {
-        let ext = self
-            .state_ext
-            .context("the plugin has no state extension")?;
-        self.flush_params();
-        let mut bytes = Vec::new();
-        ext.save(&self.instance.plugin_handle(), &mut bytes)
-            .context("the plugin failed to save its state")?;
-        self.pump_callbacks();
-        Ok(bytes)
+        self.save_state_chunked(usize::MAX)
     }
 
     /// Loads `state` through the plugin's state extension (an error when the plugin rejects it).
     /// Queued parameter changes are flushed first, so they cannot override the loaded state.
     pub fn load_state(&mut self, state: &[u8]) -> Result<()> {
-        let ext = self
-            .state_ext
-            .context("the plugin has no state extension")?;
-        self.flush_params();
-        let mut reader = state;
-        let loaded = ext.load(&self.instance.plugin_handle(), &mut reader);
-        // Pump even after a failure: the plugin may have queued work for the main thread.
-        self.pump_callbacks();
-        loaded.with_context(|| format!("the plugin rejected a state of {} bytes", state.len()))
+        self.load_state_chunked(state, usize::MAX)
     }
 
     /// [`Self::save_state`] through a stream that takes at most `max_write` bytes per call:
     /// CLAP lets a host's stream accept less than it is given.
     pub fn save_state_chunked(&mut self, max_write: usize) -> Result<Vec<u8>> {
-        let ext = self
-            .state_ext
-            .context("the plugin has no state extension")?;
         self.flush_params();
-        let mut writer = ChunkWriter {
-            bytes: Vec::new(),
-            max: max_write.max(1),
-        };
-        ext.save(&self.instance.plugin_handle(), &mut writer)
-            .context("the plugin failed to save its state")?;
+        let saved = self.main_side().save_state_chunked(max_write);
         self.pump_callbacks();
-        Ok(writer.bytes)
+        saved
     }
 
     /// [`Self::load_state`] through a stream that gives at most `max_read` bytes per call.
     pub fn load_state_chunked(&mut self, state: &[u8], max_read: usize) -> Result<()> {
-        let ext = self
-            .state_ext
-            .context("the plugin has no state extension")?;
         self.flush_params();
-        let mut reader = ChunkReader {
-            bytes: state,
-            max: max_read.max(1),
-        };
-        let loaded = ext.load(&self.instance.plugin_handle(), &mut reader);
+        let loaded = self.main_side().load_state_chunked(state, max_read);
+        // Pump even after a failure: the plugin may have queued work for the main thread.
         self.pump_callbacks();
-        loaded.with_context(|| format!("the plugin rejected a state of {} bytes", state.len()))
+        loaded
+    }
+
+    /// The main-thread calls (state, parameter values and texts) on this instance.
+    fn main_side(&mut self) -> MainSide<'_> {
+        MainSide {
+            instance: &mut self.instance,
+            params_ext: self.params_ext,
+            state_ext: self.state_ext,
+        }
     }
 
     /// The instance's descriptor.

@@ -175,7 +175,7 @@ fn param<'p>(params: &'p [ParamInfo], name: &str) -> Result<&'p ParamInfo> {
 
 /// Whether a parameter is stepped (nice-plug declares stepped ones as `0..=steps`).
 fn stepped(p: &ParamInfo) -> bool {
-    p.max > 1.0 || (p.min == 0.0 && p.max == 1.0 && p.default.fract() == 0.0 && is_toggle(p))
+    p.max > 1.0 || is_toggle(p)
 }
 
 /// The plugin's toggles (on/off), whose CLAP values are 0 and 1 only.
