@@ -47,6 +47,9 @@ const APT_PACKAGES: &[&str] = &[
     "libgl1-mesa-dri",
 ];
 
+/// The General MIDI SoundFonts the encoder trains on (neither is FluidR3 nor made from it).
+const SOUNDFONT_PACKAGES: &[&str] = &["timgm6mb-soundfont", "csound-soundfont"];
+
 /// Python packages of the VST3 host tests, pinned to the versions checked to work.
 const PY_PACKAGES: &[&str] = &[
     "dawdreamer==0.9.0",
@@ -66,6 +69,7 @@ fn main() -> Result<()> {
         "install" => install(&root),
         "test" => test(&root),
         "train-encoder" => {
+            install_system_packages(SOUNDFONT_PACKAGES)?;
             let status = Command::new("cargo")
                 .args([
                     "run",
@@ -86,7 +90,7 @@ fn main() -> Result<()> {
         }
         "presets" => presets(&root),
         "setup" => {
-            install_system_packages()?;
+            install_system_packages(APT_PACKAGES)?;
             python_env(&root).map(|_| ())
         }
         _ => nice_plug_xtask::main_with_args("cargo xtask", std::iter::once(command).chain(args)),
@@ -95,7 +99,7 @@ fn main() -> Result<()> {
 
 /// Builds the release bundles and copies them where hosts look on Linux.
 fn install(root: &Path) -> Result<()> {
-    install_system_packages()?;
+    install_system_packages(APT_PACKAGES)?;
     bundle_release(root)?;
     let home = PathBuf::from(std::env::var_os("HOME").context("$HOME is not set")?);
     let bundled = root.join("target/bundled");
@@ -150,7 +154,7 @@ fn build_standalone(release: bool) -> Result<()> {
 
 /// Everything CI runs.
 fn test(root: &Path) -> Result<()> {
-    install_system_packages()?;
+    install_system_packages(APT_PACKAGES)?;
     let python = python_env(root)?;
 
     run(Command::new("cargo").args(["fmt", "--all", "--check"]))?;
@@ -286,17 +290,17 @@ fn check_bundled(root: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Installs the Debian packages that are missing (as root, or through sudo).
-fn install_system_packages() -> Result<()> {
+/// Installs the Debian `packages` that are missing (as root, or through sudo).
+fn install_system_packages(packages: &[&str]) -> Result<()> {
     if Command::new("dpkg-query")
         .arg("--version")
         .output()
         .is_err()
     {
-        println!("not a Debian system: install the equivalents of {APT_PACKAGES:?} yourself");
+        println!("not a Debian system: install the equivalents of {packages:?} yourself");
         return Ok(());
     }
-    let missing: Vec<&str> = APT_PACKAGES
+    let missing: Vec<&str> = packages
         .iter()
         .copied()
         .filter(|p| {

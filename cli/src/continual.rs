@@ -11,12 +11,13 @@ use dar_ddsp_core::plant::default_theta;
 use std::path::PathBuf;
 
 /// Runs the stream and prints the table (Markdown).
-pub fn continual(wavs: &[PathBuf], s: &LearnSettings) -> Result<()> {
+pub fn continual(wavs: &[PathBuf], s: &LearnSettings, order_seed: u64) -> Result<()> {
     let config = s.config()?;
-    let sources: Vec<Source> = eval_files(wavs)?
+    let mut sources: Vec<Source> = eval_files(wavs)?
         .iter()
         .map(|p| load(p))
         .collect::<Result<_>>()?;
+    shuffle(&mut sources, order_seed);
     let weights = EncoderWeights::shipped()?;
     let mut learner = ContinualLearner::new(config.clone(), weights);
     let mut baseline = default_theta();
@@ -54,20 +55,25 @@ pub fn continual(wavs: &[PathBuf], s: &LearnSettings) -> Result<()> {
         .theta;
         let base_after = distance(&baseline, src);
         eprintln!(
-            "{}: {} presentations, new prototypes {:?}, own prototype {:?}",
+            "{}: {} presentations, new prototypes {:?}, own prototype {:?}, {} mispredicted, \
+             splits {:?}",
             src.name,
             report.presentations.len(),
             report.allocated,
-            own
+            own,
+            report.mispredicted,
+            report.splits
         );
         rows.push((report.allocated.len(), own, ours_after, base_after));
     }
     println!(
-        "Continual learning, recordings streamed in this order; ρ = {}, λ_ART = {}, {} per \
-         prototype and recording. Spectral distance in dB (DESIGN.md §8) of each recording \
-         played by its own prototype right after it was learned and at the end; the baseline \
+        "Continual learning, recordings streamed in this order (order seed {order_seed}); ρ = {}, \
+         match-tracking tolerance {} dB, λ_ART = {}, {} per prototype and recording. Spectral distance in dB (DESIGN.md §8) of each recording \
+         played by its own prototype right after it was learned and at the end, and by the nearest \
+         of the other recordings' own prototypes at the end; the baseline \
          trains one patch on every recording in turn.",
         s.vigilance,
+        s.tolerance_db,
         s.resonance,
         match (s.budget.steps, s.budget.seconds) {
             (Some(n), _) => format!("{n} gradient steps"),
@@ -77,23 +83,34 @@ pub fn continual(wavs: &[PathBuf], s: &LearnSettings) -> Result<()> {
     );
     println!();
     println!(
-        "| recording | new prototypes | own prototype | after | end | forgetting | baseline after | baseline end | baseline forgetting |"
+        "| recording | new prototypes | own prototype | after | end | forgetting | closest other | baseline after | baseline end | baseline forgetting |"
     );
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     let mut worst: f32 = 0.0;
+    let mut closest_own = 0;
+    let owns: Vec<Option<usize>> = rows.iter().map(|r| r.1).collect();
     for (src, (allocated, own, after, base_after)) in sources.iter().zip(&rows) {
         let end = own.map(|j| distance(&learner.memory().prototypes()[j].theta, src));
+        // The other recordings' own prototypes playing this one: the nearest of them.
+        let other = owns
+            .iter()
+            .flatten()
+            .filter(|&&j| Some(j) != *own)
+            .map(|&j| distance(&learner.memory().prototypes()[j].theta, src))
+            .fold(f32::INFINITY, f32::min);
+        closest_own += usize::from(end.is_some_and(|e| e < other));
         let base_end = distance(&baseline, src);
         let fmt = |v: Option<f32>| v.map_or_else(|| "—".to_string(), |v| format!("{v:.2}"));
         let forgetting = after.zip(end).map(|(a, e)| e - a);
         worst = worst.max(forgetting.unwrap_or(0.0));
         println!(
-            "| {} | {allocated} | {} | {} | {} | {} | {base_after:.2} | {base_end:.2} | {:+.2} |",
+            "| {} | {allocated} | {} | {} | {} | {} | {} | {base_after:.2} | {base_end:.2} | {:+.2} |",
             src.name,
             own.map_or_else(|| "—".to_string(), |j| (j + 1).to_string()),
             fmt(*after),
             fmt(end),
             forgetting.map_or_else(|| "—".to_string(), |f| format!("{f:+.2}")),
+            fmt(other.is_finite().then_some(other)),
             base_end - base_after,
         );
     }
@@ -101,12 +118,29 @@ pub fn continual(wavs: &[PathBuf], s: &LearnSettings) -> Result<()> {
     println!();
     println!(
         "Prototypes: {protos} for {} recordings ({:.2} per recording); presentations: {}; \
-         adjusted Rand index {:.3}; purity {:.3}; worst forgetting {worst:+.2} dB.",
+         adjusted Rand index {:.3}; purity {:.3}; worst forgetting {worst:+.2} dB; played \
+         closest by their own prototype: {closest_own} of {}.",
         sources.len(),
         protos as f32 / sources.len().max(1) as f32,
         labels.len(),
         adjusted_rand_index(&labels, &clusters),
         purity(&labels, &clusters),
+        sources.len(),
     );
     Ok(())
+}
+
+/// Shuffles `items` with a seeded Fisher–Yates (0 keeps the order).
+fn shuffle<T>(items: &mut [T], seed: u64) {
+    if seed == 0 {
+        return;
+    }
+    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    for i in (1..items.len()).rev() {
+        state ^= state >> 12;
+        state ^= state << 25;
+        state ^= state >> 27;
+        let j = (state.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 33) as usize % (i + 1);
+        items.swap(i, j);
+    }
 }

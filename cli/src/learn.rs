@@ -7,6 +7,7 @@ use dar_ddsp_core::art::ArtConfig;
 use dar_ddsp_core::continual::{ContinualConfig, ContinualLearner};
 use dar_ddsp_core::distance::spectral_distance;
 use dar_ddsp_core::encoder::EncoderWeights;
+use dar_ddsp_core::keeper::KeeperConfig;
 use dar_ddsp_core::learner::{
     Budget, Objective, ObjectiveConfig, Outcome, SearchConfig, events_of, match_velocities,
     plain_adam, random_search, render_performance, search,
@@ -124,6 +125,8 @@ pub struct LearnSettings {
     pub budget: Budget,
     /// Seed of the searches.
     pub seed: u64,
+    /// Match-tracking tolerance, dB.
+    pub tolerance_db: f32,
 }
 
 impl LearnSettings {
@@ -134,6 +137,9 @@ impl LearnSettings {
         }
         if !(self.resonance.is_finite() && (0.0..=100.0).contains(&self.resonance)) {
             bail!("--resonance must be between 0 and 100");
+        }
+        if !(self.tolerance_db.is_finite() && (0.0..=60.0).contains(&self.tolerance_db)) {
+            bail!("--tolerance-db must be between 0 and 60");
         }
         Ok(ContinualConfig {
             art: ArtConfig {
@@ -148,6 +154,10 @@ impl LearnSettings {
                 ..SearchConfig::default()
             },
             objective: ObjectiveConfig::default(),
+            keeper: KeeperConfig {
+                tolerance_db: self.tolerance_db,
+                ..KeeperConfig::default()
+            },
         })
     }
 }

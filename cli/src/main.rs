@@ -59,6 +59,10 @@ enum Command {
         /// Seed of the search's random patches and dither.
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// Match tracking: a prototype whose patch plays a new note this much worse (dB) than
+        /// its own notes does not take it.
+        #[arg(long, default_value_t = dar_ddsp_core::keeper::DEFAULT_TOLERANCE_DB)]
+        tolerance_db: f32,
     },
     /// Look into, combine, list and make presets.
     Preset {
@@ -126,6 +130,13 @@ enum Command {
         /// Seed of the searches.
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// Match tracking: a prototype whose patch plays a new note this much worse (dB) than
+        /// its own notes does not take it.
+        #[arg(long, default_value_t = dar_ddsp_core::keeper::DEFAULT_TOLERANCE_DB)]
+        tolerance_db: f32,
+        /// Stream the recordings in a shuffled order (this seed; 0 = the order given).
+        #[arg(long, default_value_t = 0)]
+        order_seed: u64,
     },
     /// Print the spectral distance (DESIGN.md §8, dB) between two aligned recordings at the
     /// same sample rate (stereo files are mixed to mono).
@@ -150,6 +161,11 @@ enum Command {
         /// Random patches rendered.
         #[arg(long, default_value_t = 3_000)]
         patches: usize,
+        /// General MIDI SoundFonts (.sf2) whose programs are the real instruments of the
+        /// training set. FluidR3 and fonts made from it are refused: the evaluation recordings
+        /// are FluidR3.
+        #[arg(long = "soundfont", default_values_os_t = train::default_soundfonts())]
+        soundfonts: Vec<PathBuf>,
     },
 }
 
@@ -192,6 +208,7 @@ fn main() {
             budget_seconds,
             budget_steps,
             seed,
+            tolerance_db,
         } => learn::budget(budget_seconds, budget_steps).and_then(|budget| {
             learn::learn(
                 &wavs,
@@ -202,6 +219,7 @@ fn main() {
                     resonance,
                     budget,
                     seed,
+                    tolerance_db,
                 },
             )
         }),
@@ -240,6 +258,8 @@ fn main() {
             resonance,
             budget_steps,
             seed,
+            tolerance_db,
+            order_seed,
         } => learn::budget(10.0, Some(budget_steps)).and_then(|budget| {
             continual::continual(
                 &wavs,
@@ -248,7 +268,9 @@ fn main() {
                     budget,
                     resonance,
                     seed,
+                    tolerance_db,
                 },
+                order_seed,
             )
         }),
         Command::Distance { candidate, target } => distance(&candidate, &target),
@@ -257,7 +279,8 @@ fn main() {
             seed,
             steps,
             patches,
-        } => train::train_encoder(&out, seed, steps, patches),
+            soundfonts,
+        } => train::train_encoder(&out, seed, steps, patches, &soundfonts),
     };
     if let Err(e) = result {
         eprintln!("dar-ddsp: {e:#}");

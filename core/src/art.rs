@@ -23,6 +23,8 @@ pub const CODE_LEN: usize = 2 * EMBED_DIM;
 pub const DEFAULT_VIGILANCE: f32 = 0.8;
 /// Default capacity (prototypes).
 pub const DEFAULT_CAPACITY: usize = 256;
+/// How far above a mispredicted category's match the vigilance rises in match tracking.
+pub const MATCH_TRACKING_EPSILON: f32 = 1e-4;
 /// Hard upper limit on capacity (memory, presets, and the GUI's list stay bounded).
 pub const MAX_CAPACITY: usize = 1_024;
 
@@ -211,6 +213,12 @@ impl Memory {
     /// taking the highest-choice candidate among those that pass, so one pass over the
     /// prototypes does it, with no sort (ties go to the older prototype either way).
     pub fn search(&mut self, input: &Code) -> (Option<Candidate>, Option<Candidate>) {
+        self.search_above(input, self.config.vigilance)
+    }
+
+    /// [`Self::search`] with the vigilance `rho` instead of the memory's own (match tracking
+    /// raises it per input).
+    fn search_above(&self, input: &Code, rho: f32) -> (Option<Candidate>, Option<Candidate>) {
         let size = norm(input).max(1e-9);
         let mut best: Option<(f32, Candidate)> = None;
         let mut resonant: Option<(f32, Candidate)> = None;
@@ -221,7 +229,7 @@ impl Memory {
             if best.is_none_or(|(bt, _)| t > bt) {
                 best = Some((t, (j, m)));
             }
-            if m >= self.config.vigilance && resonant.is_none_or(|(rt, _)| t > rt) {
+            if m >= rho && resonant.is_none_or(|(rt, _)| t > rt) {
                 resonant = Some((t, (j, m)));
             }
         }
@@ -240,9 +248,52 @@ impl Memory {
         learn: bool,
         new_theta: impl FnOnce(Option<usize>) -> Theta<f32>,
     ) -> Decision {
+        self.present_tracked(h, now, learn, new_theta, |_| true).0
+    }
+
+    /// [`Self::present`] with match tracking (Fuzzy ARTMAP, Carpenter et al. 1992): a
+    /// prototype that passes the vigilance test but whose patch `predicts(j)` says cannot play
+    /// the input is a mispredicted category, so the vigilance rises just above its match for
+    /// this input and the search goes on; if nothing else resonates, a new prototype is
+    /// committed. Returns the decision and how many candidates match tracking reset.
+    pub fn present_tracked(
+        &mut self,
+        h: &Embedding,
+        now: f64,
+        learn: bool,
+        new_theta: impl FnOnce(Option<usize>) -> Theta<f32>,
+        mut predicts: impl FnMut(usize) -> bool,
+    ) -> (Decision, usize) {
         self.presented += 1;
         let input = code(h);
-        let (resonant, nearest) = self.search(&input);
+        let mut rho = self.config.vigilance;
+        let mut reset = 0;
+        let (resonant, nearest) = loop {
+            let (resonant, nearest) = self.search_above(&input, rho);
+            match resonant {
+                Some((j, m)) if !predicts(j) => {
+                    reset += 1;
+                    rho = m + MATCH_TRACKING_EPSILON;
+                }
+                _ => break (resonant, nearest),
+            }
+        };
+        (
+            self.commit_or_learn(input, resonant, nearest, now, learn, new_theta),
+            reset,
+        )
+    }
+
+    /// The second half of a presentation: learn in the resonant prototype, or commit a new one.
+    fn commit_or_learn(
+        &mut self,
+        input: Code,
+        resonant: Option<Candidate>,
+        nearest: Option<Candidate>,
+        now: f64,
+        learn: bool,
+        new_theta: impl FnOnce(Option<usize>) -> Theta<f32>,
+    ) -> Decision {
         if let Some((index, m)) = resonant {
             let eta = self.config.learning_rate;
             let p = &mut self.prototypes[index];
@@ -276,6 +327,37 @@ impl Memory {
             sources: Vec::new(),
         });
         Decision::Allocated { index, nearest }
+    }
+
+    /// Commits a prototype for `h` with patch `theta` at stream time `now` (a split: its notes
+    /// were recognised as another prototype's, whose patch could not play them). `None` when
+    /// full. Allocates (its name).
+    pub fn commit(&mut self, h: &Embedding, now: f64, theta: Theta<f32>) -> Option<usize> {
+        match self.commit_or_learn(code(h), None, None, now, true, |_| theta) {
+            Decision::Allocated { index, .. } => Some(index),
+            _ => None,
+        }
+    }
+
+    /// Fast learning of `h` in prototype `index` (η = 1: its box grows just enough to hold
+    /// `h`), as a split prototype takes in the rest of its notes.
+    pub fn widen(&mut self, index: usize, h: &Embedding) {
+        if let Some(p) = self.prototypes.get_mut(index) {
+            let input = code(h);
+            for (w, &i) in p.weights.iter_mut().zip(&input) {
+                *w = w.min(i);
+            }
+            p.uses += 1;
+        }
+    }
+
+    /// Puts back prototype `index`'s weights as they were before a recording whose notes split
+    /// off, and takes back the `uses` those notes counted.
+    pub fn restore_weights(&mut self, index: usize, weights: Code, uses: u64) {
+        if let Some(p) = self.prototypes.get_mut(index) {
+            p.weights = weights;
+            p.uses = p.uses.saturating_sub(uses);
+        }
     }
 
     /// Adds a prototype as it is (from a preset). `None` when full.

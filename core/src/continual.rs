@@ -1,18 +1,34 @@
-//! The full learner on recorded audio: recognise (encoder + Fuzzy ART), then refine the winning
-//! prototype's patch (search with the resonance regularizer). The command line's `learn` and
-//! `continual` use it, and the plugin's learner thread runs the same steps on its sidechain.
+//! The full learner on recorded audio: recognise (encoder + Fuzzy ART with match tracking),
+//! then refine the winning prototype's patch on everything it has won (search with the
+//! resonance regularizer), refusing a refinement that plays an earlier group of its notes
+//! worse. The command line's `learn` and `continual` use it.
 //!
 //! Each note is presented once: the encoder context from 20 ms after its onset (attack and early
-//! sustain, where a timbre identifies itself, and where the encoder was trained to look). Each
-//! prototype then learns from the notes it won, starting from its own θ (a new prototype starts from its
-//! nearest neighbour's θ: the memory is the optimizer's attractor).
+//! sustain, where a timbre identifies itself, and where the encoder was trained to look).
+//!
+//! - **Match tracking** (Fuzzy ARTMAP, Carpenter et al. 1992): a learned prototype that passes
+//!   the vigilance test but whose patch cannot play the new note ([`Keeper::predicts`]) is a
+//!   mispredicted category; the search goes on above its match, and a new prototype is
+//!   committed if nothing else resonates.
+//! - **No overwriting**: each prototype keeps a [`Reservoir`] of the notes it won, a group per
+//!   recording. After a recording, each winner's patch is refined on its whole reservoir and
+//!   accepted only if no earlier group plays worse ([`Keeper::refine`]); otherwise the
+//!   recording's notes split off into a prototype of their own and the old one keeps its patch
+//!   and its category box.
+//!
+//! A new prototype starts from its nearest neighbour's θ: the memory is the optimizer's
+//! attractor.
 
 use crate::analysis::Analysis;
-use crate::art::{ArtConfig, Decision, Memory};
+use crate::art::{ArtConfig, Decision, Memory, code};
 use crate::coupling::CONTEXT_OFFSET_S;
-use crate::encoder::{Encoder, EncoderWeights};
-use crate::learner::{Budget, LearnError, Objective, ObjectiveConfig, SearchConfig, search};
+use crate::encoder::{Embedding, Encoder, EncoderWeights};
+use crate::keeper::{Keeper, KeeperConfig, Refined};
+use crate::learner::{
+    Budget, LearnError, Objective, ObjectiveConfig, Outcome, SearchConfig, search,
+};
 use crate::plant::{Theta, default_theta};
+use crate::reservoir::{Group, KeptNote, Reservoir};
 
 /// Settings of the full learner.
 #[derive(Debug, Clone)]
@@ -27,6 +43,8 @@ pub struct ContinualConfig {
     pub search: SearchConfig,
     /// Objective settings.
     pub objective: ObjectiveConfig,
+    /// Match tracking, the refinement guard and the reservoirs' bounds.
+    pub keeper: KeeperConfig,
 }
 
 impl Default for ContinualConfig {
@@ -37,6 +55,7 @@ impl Default for ContinualConfig {
             resonance: 0.5,
             search: SearchConfig::default(),
             objective: ObjectiveConfig::default(),
+            keeper: KeeperConfig::default(),
         }
     }
 }
@@ -45,16 +64,20 @@ impl Default for ContinualConfig {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RecordingReport {
     /// Winning prototype of every presented note, in order (`None`: no prototype, memory
-    /// full).
+    /// full), after splits.
     pub presentations: Vec<Option<usize>>,
-    /// Winning prototype of every note (`None`: too short, silent or unmatched).
+    /// Winning prototype of every note (`None`: too short, silent or unmatched), after splits.
     pub notes: Vec<Option<usize>>,
-    /// Prototypes committed while hearing it.
+    /// Prototypes committed while hearing it (by recognition or by a split).
     pub allocated: Vec<usize>,
     /// Prototypes whose θ was refined, with their final loss.
     pub refined: Vec<(usize, f32)>,
     /// Notes too short for one context (not presented).
     pub too_short: usize,
+    /// Candidates that passed vigilance but were reset by match tracking.
+    pub mispredicted: usize,
+    /// Splits: (prototype whose refinement was refused, the new prototype its notes went to).
+    pub splits: Vec<(usize, usize)>,
 }
 
 /// The memory, the encoder and the search, learning from recordings in sequence.
@@ -63,6 +86,8 @@ pub struct ContinualLearner {
     config: ContinualConfig,
     /// The memory.
     memory: Memory,
+    /// Each prototype's kept notes, and the rule for changing its patch.
+    keeper: Keeper,
     /// The encoder's weights (each objective gets its own encoder instance).
     weights: EncoderWeights,
     /// Stream time, seconds heard.
@@ -74,6 +99,7 @@ impl ContinualLearner {
     pub fn new(config: ContinualConfig, weights: EncoderWeights) -> Self {
         Self {
             memory: Memory::new(config.art),
+            keeper: Keeper::new(config.keeper),
             config,
             weights,
             clock: 0.0,
@@ -85,9 +111,15 @@ impl ContinualLearner {
         &self.memory
     }
 
-    /// The memory, to rename, lock or insert prototypes.
+    /// The memory, to rename, lock or insert prototypes (a prototype inserted this way starts
+    /// with nothing kept).
     pub fn memory_mut(&mut self) -> &mut Memory {
         &mut self.memory
+    }
+
+    /// Each prototype's kept notes.
+    pub fn reservoirs(&self) -> &[Reservoir] {
+        self.keeper.reservoirs()
     }
 
     /// The encoder weights in use.
@@ -96,8 +128,8 @@ impl ContinualLearner {
     }
 
     /// Recognises every note of `samples` (analysed as `analysis`), then refines each winning
-    /// prototype's θ on the notes it won. With `learn` false only recognises (Follow mode).
-    /// Allocates.
+    /// prototype's θ on its reservoir with the recording's notes as a new group. With `learn`
+    /// false only recognises (Follow mode). Allocates.
     pub fn hear(
         &mut self,
         samples: &[f32],
@@ -105,29 +137,54 @@ impl ContinualLearner {
         sample_rate: f32,
         learn: bool,
     ) -> Result<RecordingReport, LearnError> {
+        self.keeper.sync(self.memory.prototypes().len());
         let mut encoder = Encoder::new(self.weights.clone(), sample_rate);
         let context = encoder.context_len();
         let offset = (CONTEXT_OFFSET_S * sample_rate) as usize;
+        let pre = (0.01 * sample_rate) as usize;
+        let before: Vec<_> = self.memory.prototypes().iter().map(|p| p.weights).collect();
         let mut report = RecordingReport::default();
+        // Per note: its kept cut and its embedding.
+        let mut heard: Vec<Option<(KeptNote, Embedding)>> = Vec::new();
         for note in &analysis.notes {
             let start = note.onset + offset;
             let end = note.end.min(samples.len());
             if start + context > end {
                 report.too_short += 1;
                 report.notes.push(None);
+                heard.push(None);
                 continue;
             }
             let now = self.clock + start as f64 / sample_rate as f64;
             let Some(h) = encoder.embed(&samples[start..start + context]) else {
                 report.notes.push(None);
+                heard.push(None);
                 continue;
             };
+            let kept = KeptNote::cut(
+                samples,
+                note.onset.saturating_sub(pre),
+                end,
+                sample_rate,
+                &self.config.keeper.reservoir,
+            );
             // A new prototype starts from its nearest neighbour's θ (read before the memory is
             // borrowed mutably).
-            let (_, nearest) = self.memory.search(&crate::art::code(&h));
+            let (_, nearest) = self.memory.search(&code(&h));
             let start_theta: Theta<f32> =
                 nearest.map_or_else(default_theta, |(j, _)| self.memory.prototypes()[j].theta);
-            let winner = match self.memory.present(&h, now, learn, |_| start_theta) {
+            let thetas: Vec<Theta<f32>> =
+                self.memory.prototypes().iter().map(|p| p.theta).collect();
+            let keeper = &self.keeper;
+            let predicts = |j: usize| {
+                kept.as_ref()
+                    .is_none_or(|k| keeper.predicts(j, &thetas[j], k, sample_rate))
+            };
+            let (decision, reset) =
+                self.memory
+                    .present_tracked(&h, now, learn, |_| start_theta, predicts);
+            report.mispredicted += reset;
+            let winner = match decision {
                 Decision::Resonated { index, .. } => Some(index),
                 Decision::Allocated { index, .. } => {
                     report.allocated.push(index);
@@ -137,12 +194,13 @@ impl ContinualLearner {
             };
             report.presentations.push(winner);
             report.notes.push(winner);
+            heard.push(kept.map(|k| (k, h)));
         }
         self.clock += samples.len() as f64 / sample_rate as f64;
         if !learn {
             return Ok(report);
         }
-        // Refine each winner on its notes.
+        // Refine each winner on its reservoir with this recording's notes as a new group.
         let mut winners: Vec<usize> = report.notes.iter().flatten().copied().collect();
         winners.sort_unstable();
         winners.dedup();
@@ -150,42 +208,79 @@ impl ContinualLearner {
             if self.memory.prototypes()[j].locked {
                 continue;
             }
-            let mine = Analysis {
-                notes: analysis
-                    .notes
-                    .iter()
-                    .zip(&report.notes)
-                    .filter(|(_, w)| **w == Some(j))
-                    .map(|(n, _)| *n)
-                    .collect(),
-                ..analysis.clone()
+            let mine: Vec<usize> = (0..report.notes.len())
+                .filter(|&i| report.notes[i] == Some(j) && heard[i].is_some())
+                .collect();
+            let (notes, embeddings): (Vec<KeptNote>, Vec<Embedding>) =
+                mine.iter().filter_map(|&i| heard[i].clone()).unzip();
+            if notes.is_empty() {
+                continue;
+            }
+            let box_before = before
+                .get(j)
+                .copied()
+                .unwrap_or(self.memory.prototypes()[j].weights);
+            let (config, weights) = (&self.config, &self.weights);
+            let fit = |memory: &Memory, k: usize, reservoir: &Reservoir, start: Theta<f32>| {
+                fit(config, weights, memory, k, reservoir, start, sample_rate)
             };
-            let mut objective =
-                Objective::new(&[(samples, &mine)], sample_rate, &self.config.objective)?;
-            if let Some(bounds) = self
-                .memory
-                .bounds(j)
-                .filter(|_| self.config.resonance > 0.0)
-            {
-                let encoder = Encoder::new(self.weights.clone(), sample_rate);
-                objective.set_attractor(Some((encoder, bounds, self.config.resonance)));
+            match self.keeper.refine(
+                &mut self.memory,
+                j,
+                Group { notes },
+                false,
+                box_before,
+                &embeddings,
+                self.clock,
+                sample_rate,
+                fit,
+            )? {
+                Refined::Accepted(outcome) => report.refined.push((j, outcome.loss)),
+                Refined::Split(Some((k, outcome))) => {
+                    for &i in &mine {
+                        report.notes[i] = Some(k);
+                    }
+                    report.allocated.push(k);
+                    report.splits.push((j, k));
+                    report.refined.push((k, outcome.loss));
+                }
+                Refined::Split(None) => {}
             }
-            let start = self.memory.prototypes()[j].theta;
-            let outcome = search(
-                &mut objective,
-                &[start],
-                self.config.budget,
-                &self.config.search,
-                |_| {},
-            );
-            if let Some(p) = self.memory.prototype_mut(j) {
-                p.theta = outcome.theta;
-                p.loss = outcome.loss;
-            }
-            report.refined.push((j, outcome.loss));
         }
+        report.presentations = report
+            .notes
+            .iter()
+            .copied()
+            .filter(Option::is_some)
+            .collect();
         Ok(report)
     }
+}
+
+/// The search on `reservoir`'s notes for prototype `j` (coupled to its category box),
+/// starting from `start`.
+fn fit(
+    config: &ContinualConfig,
+    weights: &EncoderWeights,
+    memory: &Memory,
+    j: usize,
+    reservoir: &Reservoir,
+    start: Theta<f32>,
+    sample_rate: f32,
+) -> Result<Outcome, LearnError> {
+    let parts = reservoir.parts();
+    let mut objective = Objective::new(&parts, sample_rate, &config.objective)?;
+    if let Some(bounds) = memory.bounds(j).filter(|_| config.resonance > 0.0) {
+        let encoder = Encoder::new(weights.clone(), sample_rate);
+        objective.set_attractor(Some((encoder, bounds, config.resonance)));
+    }
+    Ok(search(
+        &mut objective,
+        &[start],
+        config.budget,
+        &config.search,
+        |_| {},
+    ))
 }
 
 /// Adjusted Rand index of a clustering against labels (Hubert & Arabie 1985): 1 is identical,

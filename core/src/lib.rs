@@ -13,6 +13,7 @@ pub mod factory;
 pub mod fastmath;
 pub mod features;
 pub mod glide;
+pub mod keeper;
 pub mod learner;
 pub mod live;
 pub mod loss;
@@ -22,6 +23,7 @@ pub mod preset;
 pub mod projection;
 pub mod real;
 pub mod reembed;
+pub mod reservoir;
 pub mod stft;
 pub mod thumbnail;
 

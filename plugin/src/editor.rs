@@ -321,8 +321,8 @@ impl App {
                                     .loss
                                     .map_or("not refined".into(), |l| format!("loss {l:.3}"));
                                 ui.label(format!(
-                                    "{} notes · {} old · {loss}",
-                                    card.uses, card.age
+                                    "{} notes · {} kept · {} old · {loss}",
+                                    card.uses, card.kept, card.age
                                 ));
                                 draw_match(ui, card.m, rho);
                                 ui.horizontal(|ui| {
@@ -411,6 +411,9 @@ impl App {
             s.steps, self.rate.2
         ));
         ui.label(view::counters(s));
+        if let Some(line) = view::split_line(s) {
+            ui.colored_label(Color32::LIGHT_YELLOW, line);
+        }
         if let Some(e) = &s.error {
             ui.colored_label(Color32::LIGHT_RED, e.as_str());
         }

@@ -68,6 +68,8 @@ pub struct ProtoView {
     pub m: Option<f32>,
     /// Its patch.
     pub theta: Theta<f32>,
+    /// Notes kept in its reservoir (what its patch is refined on and guarded by).
+    pub kept: usize,
 }
 
 /// What the panel shows, published by the learner.
@@ -95,6 +97,10 @@ pub struct Snapshot {
     pub dropped: u64,
     /// Notes the full memory could not give a prototype.
     pub refused: u64,
+    /// The last split (the prototype that kept its patch, the new one), if any.
+    pub last_split: Option<(usize, usize)>,
+    /// Refinements refused because the patch could not play both (each a split).
+    pub splits: u64,
     /// Why learning stopped or a stored memory was refused, if so.
     pub error: Option<String>,
 }
@@ -511,6 +517,10 @@ fn work(mut w: Worker) {
             .feed(&buf[..n], &settings, &mut |e| events.push(e));
         for e in &events {
             match e {
+                LiveEvent::Split { from, to } => {
+                    w.snapshot.lock().last_split = Some((*from, *to));
+                    changed = true;
+                }
                 LiveEvent::Presented { decision } => {
                     last_match = match *decision {
                         dar_ddsp_core::art::Decision::Resonated { m, .. } => Some(m),
@@ -585,6 +595,7 @@ impl Worker {
         s.skipped = self.learner.skipped();
         s.dropped = self.shared.dropped.load(Ordering::Relaxed);
         s.refused = self.learner.memory().refused();
+        s.splits = self.learner.splits();
     }
 
     /// Publishes the table and the snapshot (when `changed`), and the persisted memory (when
@@ -619,6 +630,7 @@ impl Worker {
                 }),
                 m: input.as_ref().map(|i| memory.match_value(j, i)),
                 theta: p.theta,
+                kept: self.learner.reservoirs().get(j).map_or(0, |r| r.len()),
             })
             .collect();
         let mut s = self.snapshot.lock();

@@ -28,6 +28,8 @@ pub struct Card {
     pub morph_target: bool,
     /// The learner's last loss, if learned.
     pub loss: Option<f32>,
+    /// Notes kept in its reservoir.
+    pub kept: usize,
 }
 
 /// The vigilance gauge: the sidechain's last match with its best prototype against ρ.
@@ -101,6 +103,7 @@ pub fn view(s: &Snapshot, rho: f32, mode: Mode, (a, b, morph): (i32, i32, f32)) 
             active: active == Some(i),
             morph_target: target == Some(i),
             loss: p.loss.is_finite().then_some(p.loss),
+            kept: p.kept,
         })
         .collect();
     let verdict = match (s.last_match, s.active) {
@@ -183,6 +186,28 @@ pub fn age(seconds: f64) -> String {
     }
 }
 
+/// The panel's line about splits: the last refinement the guard refused, whose notes went to a
+/// prototype of their own. `None` before the first split.
+pub fn split_line(s: &Snapshot) -> Option<String> {
+    let (from, to) = s.last_split?;
+    let name = |j: usize| {
+        s.prototypes
+            .get(j)
+            .map_or("", |p| p.name.as_str())
+            .to_string()
+    };
+    Some(format!(
+        "split: the patch could not play both — {} \"{}\" kept its patch, the new notes went \
+         to {} \"{}\" ({} split{} so far)",
+        from + 1,
+        name(from),
+        to + 1,
+        name(to),
+        s.splits,
+        if s.splits == 1 { "" } else { "s" }
+    ))
+}
+
 /// The panel's line of what the learner could not use: non-finite sidechain samples skipped,
 /// samples dropped because it fell behind, notes refused because the memory is full.
 pub fn counters(s: &Snapshot) -> String {
@@ -213,6 +238,7 @@ mod tests {
             center,
             m: Some(m),
             theta: default_theta(),
+            kept: 4,
         }
     }
 
@@ -257,6 +283,23 @@ mod tests {
         // Out-of-range picks select nothing.
         let v = view(&snapshot(), 0.8, Mode::Play, (9, 9, 1.0));
         assert!(v.cards.iter().all(|c| !c.active && !c.morph_target));
+    }
+
+    #[test]
+    fn a_split_is_said_with_both_prototypes_and_the_kept_notes_shown() {
+        let mut s = snapshot();
+        assert_eq!(split_line(&s), None);
+        s.last_split = Some((0, 2));
+        s.splits = 1;
+        let line = split_line(&s).expect("a split line");
+        assert!(
+            line.starts_with("split: the patch could not play both"),
+            "{line}"
+        );
+        assert!(line.contains("1 \"bass\" kept its patch"), "{line}");
+        assert!(line.contains("to 3 \"flute\" (1 split so far)"), "{line}");
+        let v = view(&s, 0.8, Mode::Learn, (1, 1, 0.0));
+        assert!(v.cards.iter().all(|c| c.kept == 4));
     }
 
     #[test]

@@ -8,6 +8,7 @@
 
 pub mod front;
 pub mod mlp;
+pub mod soundfont;
 pub mod train;
 
 use front::{Front, INPUT};

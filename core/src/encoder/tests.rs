@@ -134,8 +134,8 @@ fn training_is_reproducible_and_separates_patches() {
         ..TrainConfig::default()
     };
     let set = render_set(&config, |_| {});
-    let (a, report) = train(&config, &set, |_| {});
-    let (b, _) = train(&config, &set, |_| {});
+    let (a, report) = train(&config, &set, &[], |_| {});
+    let (b, _) = train(&config, &set, &[], |_| {});
     assert_eq!(a.identity(), b.identity(), "same seed, same weights");
     assert!(report.triplet_accuracy > 0.7, "{report:?}");
     assert!(report.positive < report.negative, "{report:?}");

@@ -1,9 +1,12 @@
-//! Training E: a contrastive objective on plant renders (DESIGN.md §4).
+//! Training E: a contrastive objective on plant renders and real sampled instruments
+//! (DESIGN.md §4).
 //!
-//! Each patch θ (random over the knob box, or an archetype nudged) is rendered as held notes at
-//! several random pitches and velocities, with the context starting at a random point of the
-//! first 50 ms. In a batch, two renders of one patch are a positive pair and renders of other
-//! patches are negatives. With D the mean absolute difference per dimension (the Fuzzy ART
+//! A class is one plant patch θ (random over the knob box, or an archetype nudged), rendered as
+//! held notes at several random pitches and velocities, or one General MIDI program of the
+//! training SoundFonts ([`super::soundfont`]) at notes across its range, velocities and fonts.
+//! Plant renders are kept so the coupling still sees its own output. In a batch of distinct
+//! classes (half plant, half real when both are there), two renders of one class are a
+//! positive pair and renders of the other classes are negatives. With D the mean absolute difference per dimension (the Fuzzy ART
 //! match of a one-point category is exactly 1 − D), the loss is
 //! mean D(a_i, p_i)² + mean_{i≠j} max(0, m − D(a_i, p_j))²: one timbre at any note collapses to
 //! one point, and different timbres sit at least m apart, well outside the vigilance test of
@@ -12,9 +15,17 @@
 
 use super::front::{Front, INPUT};
 use super::mlp::{self, Dense, Trace};
-use super::{EMBED_DIM, EncoderWeights, FORMAT, HIDDEN, VERSION};
+use super::soundfont::{RealConfig, RealView};
+use super::{EMBED_DIM, Embedding, EncoderWeights, FORMAT, HIDDEN, VERSION};
+use crate::art::{ArtConfig, Decision, Memory};
+use crate::continual::adjusted_rand_index;
 use crate::learner::{NoteEvent, archetypes, render_performance};
-use crate::plant::{SPECS, Theta};
+use crate::plant::{SPECS, Theta, default_theta};
+
+/// General MIDI programs held out of training, for validation: one per family of eight.
+pub fn held_out(program: u8) -> bool {
+    program % 8 == 6
+}
 
 /// Settings of a training run.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -66,20 +77,39 @@ pub struct TrainReport {
     /// Held-out: share of (anchor, other patch) pairs where the anchor's own other render is
     /// nearer.
     pub triplet_accuracy: f32,
+    /// Held-out programs ([`held_out`]): mean D between two notes of one program.
+    pub real_positive: f32,
+    /// Held-out programs: mean D between notes of different programs.
+    pub real_negative: f32,
+    /// Held-out programs: triplet accuracy as for patches.
+    pub real_triplet_accuracy: f32,
+    /// Held-out programs, each font's program one "recording" of its notes at the middle
+    /// velocity in pitch order, presented to a fresh Fuzzy ART at the default vigilance:
+    /// adjusted Rand index of the prototypes against the recordings.
+    pub real_ari: f32,
+    /// Same run: prototypes per recording.
+    pub real_prototypes_per_recording: f32,
 }
 
 /// A small xorshift generator: seeded, portable, reproducible.
-struct Rng(u64);
+pub(super) struct Rng(u64);
 
 impl Rng {
-    fn next(&mut self) -> f32 {
+    /// A generator from `seed` (any value; the state is never zero).
+    pub(super) fn new(seed: u64) -> Self {
+        Self(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
+    }
+
+    /// Uniform in [0, 1).
+    pub(super) fn next(&mut self) -> f32 {
         self.0 ^= self.0 >> 12;
         self.0 ^= self.0 << 25;
         self.0 ^= self.0 >> 27;
         (self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 40) as f32 / (1u32 << 24) as f32
     }
 
-    fn below(&mut self, n: usize) -> usize {
+    /// Uniform in 0..n (0 for n = 0).
+    pub(super) fn below(&mut self, n: usize) -> usize {
         ((self.next() * n as f32) as usize).min(n.saturating_sub(1))
     }
 }
@@ -183,10 +213,13 @@ fn distance(a: &[f32], b: &[f32]) -> f32 {
     a.iter().zip(b).map(|(x, y)| (x - y).abs()).sum::<f32>() / EMBED_DIM as f32
 }
 
-/// Trains the encoder on a rendered set. `progress` sees every 100th step. Allocates.
+/// Trains the encoder on rendered plant patches (`set`, `views` renders per patch) and real
+/// instrument notes (`real`, classes by program; programs that [`held_out`] names only
+/// validate). `progress` sees every 100th step. Allocates.
 pub fn train(
     config: &TrainConfig,
     set: &[Option<[f32; INPUT]>],
+    real: &[RealView],
     mut progress: impl FnMut(&TrainReport),
 ) -> (EncoderWeights, TrainReport) {
     let views = config.views.max(2);
@@ -198,16 +231,31 @@ pub fn train(
         .filter(|v| v.len() >= 2)
         .collect();
     let held = (usable.len() / 10).max(2).min(usable.len() / 2);
-    let (valid, trainset) = usable.split_at(held);
+    let (valid, plant) = usable.split_at(held);
+    // Real programs with at least two renders, split by [`held_out`].
+    let program_views = |keep: fn(u8) -> bool| -> Vec<Vec<[f32; INPUT]>> {
+        (0..128u8)
+            .filter(|&p| keep(p))
+            .map(|p| {
+                real.iter()
+                    .filter(|v| v.program == p)
+                    .map(|v| v.features)
+                    .collect::<Vec<_>>()
+            })
+            .filter(|v| v.len() >= 2)
+            .collect()
+    };
+    let programs = program_views(|p| !held_out(p));
 
     // Input normalisation from the training features.
-    let count = trainset.iter().map(Vec::len).sum::<usize>().max(1) as f32;
+    let all = || plant.iter().chain(&programs).flatten();
+    let count = all().count().max(1) as f32;
     let mut mean = vec![0.0f32; INPUT];
-    for f in trainset.iter().flatten() {
+    for f in all() {
         mean.iter_mut().zip(f).for_each(|(m, v)| *m += v / count);
     }
     let mut var = vec![0.0f32; INPUT];
-    for f in trainset.iter().flatten() {
+    for f in all() {
         var.iter_mut()
             .zip(f)
             .zip(&mean)
@@ -241,20 +289,45 @@ pub fn train(
             .collect()
     };
     let (mut grads, mut m1, mut m2) = (zeros(&weights), zeros(&weights), zeros(&weights));
-    let batch = config.batch.clamp(2, trainset.len().max(2));
+    let classes = plant.len() + programs.len();
+    let batch = config.batch.clamp(2, classes.max(2));
+    // Real programs take half of each batch when there are enough of them.
+    let real_share = if programs.len() >= 2 {
+        (batch / 2).min(programs.len())
+    } else {
+        0
+    };
     let mut traces: Vec<Trace> = (0..2 * batch)
         .map(|_| Trace::new(INPUT, &weights.layers))
         .collect();
     let mut d_out = vec![[0.0f32; EMBED_DIM]; 2 * batch];
+    let mut chosen: Vec<usize> = Vec::with_capacity(batch);
     let mut report = TrainReport::default();
 
     for step in 0..config.steps {
-        if trainset.len() < 2 {
+        if classes < 2 || plant.len() < batch - real_share {
             break;
         }
+        // Distinct classes: `real_share` programs, the rest plant patches (indices past
+        // `plant.len()` are programs).
+        chosen.clear();
+        while chosen.len() < batch {
+            let c = if chosen.len() < real_share {
+                plant.len() + rng.below(programs.len())
+            } else {
+                rng.below(plant.len())
+            };
+            if !chosen.contains(&c) {
+                chosen.push(c);
+            }
+        }
         // Forward: anchors in traces[0..batch], positives in traces[batch..].
-        for i in 0..batch {
-            let renders = &trainset[rng.below(trainset.len())];
+        for (i, &c) in chosen.iter().enumerate() {
+            let renders = if c < plant.len() {
+                &plant[c]
+            } else {
+                &programs[c - plant.len()]
+            };
             let a = rng.below(renders.len());
             let p = (a + 1 + rng.below(renders.len() - 1)) % renders.len();
             for (slot, f) in [(i, &renders[a]), (batch + i, &renders[p])] {
@@ -303,17 +376,12 @@ pub fn train(
         report.step = step + 1;
         report.loss = loss;
         if (step + 1) % 100 == 0 || step + 1 == config.steps {
-            let (p, n, acc) = validate(&weights, valid);
-            report.positive = p;
-            report.negative = n;
-            report.triplet_accuracy = acc;
+            validate(&weights, valid, &mut report);
             progress(&report);
         }
     }
-    let (p, n, acc) = validate(&weights, valid);
-    report.positive = p;
-    report.negative = n;
-    report.triplet_accuracy = acc;
+    validate(&weights, valid, &mut report);
+    validate_real(&weights, real, &mut report);
     (weights, report)
 }
 
@@ -338,17 +406,16 @@ fn sign(x: f32) -> f32 {
     }
 }
 
-/// Held-out mean positive and negative distances and triplet accuracy (first two renders of
-/// each patch).
-fn validate(w: &EncoderWeights, valid: &[Vec<[f32; INPUT]>]) -> (f32, f32, f32) {
-    let mut trace = Trace::new(INPUT, &w.layers);
-    let mut embed = |f: &[f32; INPUT]| {
-        normalise(w, f, &mut trace.input);
-        mlp::forward(&w.layers, &mut trace);
-        trace.layers.last().cloned().unwrap_or_default()
-    };
-    let pairs: Vec<(Vec<f32>, Vec<f32>)> =
-        valid.iter().map(|v| (embed(&v[0]), embed(&v[1]))).collect();
+/// The encoder's embedding of one feature vector. Allocates.
+fn embed_with(w: &EncoderWeights, trace: &mut Trace, f: &[f32; INPUT]) -> Vec<f32> {
+    normalise(w, f, &mut trace.input);
+    mlp::forward(&w.layers, trace);
+    trace.layers.last().cloned().unwrap_or_default()
+}
+
+/// Mean positive and negative distances and triplet accuracy over pairs (two renders of one
+/// class each).
+fn pair_stats(pairs: &[(Vec<f32>, Vec<f32>)]) -> (f32, f32, f32) {
     let n = pairs.len();
     let (mut pos, mut neg, mut right, mut total) = (0.0, 0.0, 0usize, 0usize);
     for i in 0..n {
@@ -364,6 +431,76 @@ fn validate(w: &EncoderWeights, valid: &[Vec<[f32; INPUT]>]) -> (f32, f32, f32) 
         }
     }
     (pos, neg, right as f32 / total.max(1) as f32)
+}
+
+/// Held-out patches: mean positive and negative distances and triplet accuracy (first two
+/// renders of each patch) into `report`.
+fn validate(w: &EncoderWeights, valid: &[Vec<[f32; INPUT]>], report: &mut TrainReport) {
+    let mut trace = Trace::new(INPUT, &w.layers);
+    let pairs: Vec<(Vec<f32>, Vec<f32>)> = valid
+        .iter()
+        .map(|v| {
+            (
+                embed_with(w, &mut trace, &v[0]),
+                embed_with(w, &mut trace, &v[1]),
+            )
+        })
+        .collect();
+    (report.positive, report.negative, report.triplet_accuracy) = pair_stats(&pairs);
+}
+
+/// Held-out programs ([`held_out`]): distances, triplets and the Fuzzy ART clustering figures
+/// of [`TrainReport`] into `report`.
+pub fn validate_real(w: &EncoderWeights, real: &[RealView], report: &mut TrainReport) {
+    let mut trace = Trace::new(INPUT, &w.layers);
+    // One "recording" per (program, font): its notes at the middle velocity, in pitch order.
+    let mut recordings: Vec<Vec<&RealView>> = Vec::new();
+    for v in real.iter().filter(|v| held_out(v.program)) {
+        match recordings
+            .iter_mut()
+            .find(|r| r[0].program == v.program && r[0].font == v.font)
+        {
+            Some(r) => r.push(v),
+            None => recordings.push(vec![v]),
+        }
+    }
+    let pairs: Vec<(Vec<f32>, Vec<f32>)> = recordings
+        .iter()
+        .filter(|r| r.len() >= 2)
+        .map(|r| {
+            let a = r[0];
+            let b = r.iter().find(|v| v.note != a.note).unwrap_or(&r[1]);
+            (
+                embed_with(w, &mut trace, &a.features),
+                embed_with(w, &mut trace, &b.features),
+            )
+        })
+        .collect();
+    (
+        report.real_positive,
+        report.real_negative,
+        report.real_triplet_accuracy,
+    ) = pair_stats(&pairs);
+    let mut memory = Memory::new(ArtConfig::default());
+    let (mut labels, mut clusters) = (Vec::new(), Vec::new());
+    for r in &recordings {
+        let mid = RealConfig::default().velocities[1];
+        let mut notes: Vec<&&RealView> = r.iter().filter(|v| v.velocity == mid).collect();
+        notes.sort_by_key(|v| v.note);
+        for v in notes {
+            let e = embed_with(w, &mut trace, &v.features);
+            let h: Embedding = std::array::from_fn(|k| e.get(k).copied().unwrap_or(0.5));
+            let winner = match memory.present(&h, 0.0, true, |_| default_theta()) {
+                Decision::Resonated { index, .. } | Decision::Allocated { index, .. } => index,
+                Decision::Unmatched { nearest } => nearest.map_or(usize::MAX, |n| n.0),
+            };
+            labels.push(r[0].program as usize);
+            clusters.push(winner);
+        }
+    }
+    report.real_ari = adjusted_rand_index(&labels, &clusters) as f32;
+    report.real_prototypes_per_recording =
+        memory.prototypes().len() as f32 / recordings.len().max(1) as f32;
 }
 
 /// One Adam step (β₁ 0.9, β₂ 0.999) on every layer.

@@ -4,12 +4,15 @@
 //!
 //! The stream is cut into notes on 10 ms frames (a level gate with hysteresis, and a re-attack
 //! of 9 dB starting a new note). 20 ms after an onset plus one encoder context (≈ 0.28 s), the
-//! note is presented to the memory: in Learn mode a mismatch commits a new prototype (its θ
-//! starts from the nearest prototype's), a match refines the category; in Follow mode nothing
-//! changes and the winner just becomes the active patch. When a learned note ends, it joins its
-//! prototype's bank of recent notes and the prototype's θ is refined on that bank by the
-//! project's search (a step budget, so the result does not depend on the machine's speed), with
-//! the resonance regularizer pulling its sound into its category.
+//! note is recognised: the prototype it resonates with (or the nearest) becomes the active
+//! patch at once. In Learn mode the memory learns when the note ends, with the whole note
+//! heard, by the same rule as the command line's learner ([`crate::keeper`]): match tracking
+//! against each candidate's patch, then the winner (or a new prototype, whose θ starts from the
+//! nearest prototype's) is refined on its reservoir of kept notes by the project's search (a
+//! step budget, so the result does not depend on the machine's speed), with the resonance
+//! regularizer pulling its sound into its category, and the refinement is refused if an earlier
+//! group of its notes would play worse: then the run of notes splits off into a prototype of
+//! its own. A run is the notes one prototype wins in a row.
 //!
 //! Everything it does is a function of the samples it is fed, in order, and of the settings it
 //! is given: the same stream gives the same memory, however the stream is cut into blocks.
@@ -20,13 +23,16 @@ pub mod table;
 pub use state::{MemoryState, Restored, SavedPrototype, StateError};
 pub use table::PatchTable;
 
-use crate::analysis::{Analysis, AnalysisConfig, analyze};
-use crate::art::{ArtConfig, Decision, Memory, Prototype, code};
+use crate::art::{ArtConfig, Code, Decision, Memory, Prototype, code};
 use crate::coupling::CONTEXT_OFFSET_S;
 use crate::encoder::{Embedding, Encoder, EncoderWeights};
-use crate::learner::{Budget, Objective, ObjectiveConfig, SearchConfig, search};
+use crate::keeper::{Keeper, KeeperConfig, Refined};
+use crate::learner::{
+    Budget, LearnError, Objective, ObjectiveConfig, Outcome, SearchConfig, search,
+};
 use crate::optimizer::OptimizerConfig;
 use crate::plant::{N_THETA, SPECS, Theta, default_theta};
+use crate::reservoir::{Group, KeptNote, Reservoir};
 
 /// What the sidechain does to the memory (the plugin's `mode` parameter).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -77,11 +83,11 @@ pub struct LiveConfig {
     pub max_note_s: f32,
     /// Gradient steps spent refining a prototype after each learned note.
     pub steps_per_note: usize,
-    /// Recent notes each prototype keeps to learn from.
-    pub bank_notes: usize,
-    /// Most samples of banked notes over all prototypes together: the learner's memory stays
-    /// bounded however many prototypes it makes (past it, the fullest other bank gives up its
-    /// oldest note).
+    /// Match tracking, the refinement guard and each prototype's reservoir bound.
+    pub keeper: KeeperConfig,
+    /// Most samples of kept notes over all prototypes together: the learner's memory stays
+    /// bounded however many prototypes it makes (past it, the fullest other reservoir gives up
+    /// a note).
     pub bank_budget: usize,
     /// Most prototypes.
     pub capacity: usize,
@@ -100,7 +106,7 @@ impl LiveConfig {
             hang_s: 0.1,
             max_note_s: 4.0,
             steps_per_note: 60,
-            bank_notes: 6,
+            keeper: KeeperConfig::default(),
             // 16 M samples (64 MB, 5.8 min at 48 kHz): six notes of about 40 prototypes.
             bank_budget: 1 << 24,
             capacity: MAX_PROTOTYPES,
@@ -121,6 +127,15 @@ pub enum LiveEvent {
     },
     /// The active prototype changed (Learn and Follow modes).
     Active(Option<usize>),
+    /// A refinement of `from` would have played its earlier notes worse, so the run of notes
+    /// that asked for it split off into the new prototype `to` ("the patch could not play
+    /// both").
+    Split {
+        /// The prototype that kept its patch.
+        from: usize,
+        /// The new prototype.
+        to: usize,
+    },
     /// Prototype `index` has a new θ (refined, or committed).
     Refined {
         /// Which prototype.
@@ -149,12 +164,28 @@ enum Note {
         last_db: f32,
         /// Frames in a row below the gate.
         quiet: usize,
-        /// The prototype the note was given to, once presented.
-        winner: Option<usize>,
-        /// Whether it has been presented.
+        /// Its embedding, once recognised (`None` for silence or before).
+        embedding: Option<Embedding>,
+        /// Whether it has been recognised.
         presented: bool,
     },
 }
+
+/// The run of notes one prototype is winning in a row (Learn mode).
+#[derive(Debug, Clone)]
+struct Run {
+    /// The prototype the run's notes resonate with.
+    from: usize,
+    /// The prototype they are learned into: `from`, or the one they split off into.
+    into: usize,
+    /// `from`'s category box before the run.
+    box_before: Code,
+    /// The run's embeddings, oldest first (at most [`RUN_EMBEDDINGS`]).
+    embeddings: Vec<Embedding>,
+}
+
+/// Embeddings a run remembers for a split (the newest replace the oldest past it).
+const RUN_EMBEDDINGS: usize = 16;
 
 impl Note {
     /// A note starting at stream sample `onset` with a first frame of `db`.
@@ -164,7 +195,7 @@ impl Note {
             peak_db: db,
             last_db: db,
             quiet: 0,
-            winner: None,
+            embedding: None,
             presented: false,
         }
     }
@@ -177,8 +208,12 @@ pub struct LiveLearner {
     config: LiveConfig,
     /// The memory.
     memory: Memory,
-    /// Recent notes per prototype (parallel to the memory's prototypes).
-    banks: Vec<Vec<(Vec<f32>, Analysis)>>,
+    /// Each prototype's kept notes, and the rule for changing its patch.
+    keeper: Keeper,
+    /// The run of notes in progress (Learn mode).
+    run: Option<Run>,
+    /// Refinements refused because an earlier group would have played worse.
+    splits: u64,
     /// Raised by the owner to end a refinement early (with the best patch found so far), so
     /// the thread running this learner can stop promptly. Set once by [`Self::set_stop`].
     stop: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
@@ -232,13 +267,16 @@ impl LiveLearner {
             memory.insert(p);
         }
         let frame_len = ((config.sample_rate / 100.0) as usize).max(1);
-        let banks = vec![Vec::new(); memory.prototypes().len()];
+        let mut keeper = Keeper::new(config.keeper);
+        keeper.sync(memory.prototypes().len());
         let max_note = (config.max_note_s * config.sample_rate) as usize;
         Self {
             encoder: Encoder::new(weights.clone(), config.sample_rate),
             weights,
             memory,
-            banks,
+            keeper,
+            run: None,
+            splits: 0,
             stop: None,
             audio: Vec::with_capacity(max_note + 4 * frame_len),
             audio_start: 0,
@@ -319,14 +357,27 @@ impl LiveLearner {
         &self.weights
     }
 
+    /// Each prototype's kept notes.
+    pub fn reservoirs(&self) -> &[Reservoir] {
+        self.keeper.reservoirs()
+    }
+
+    /// Refinements refused because an earlier group would have played worse (each split a run
+    /// of notes into a new prototype).
+    pub fn splits(&self) -> u64 {
+        self.splits
+    }
+
     /// Replaces the whole memory (a loaded state): `prototypes` beyond capacity are dropped,
-    /// the banks of recent notes are emptied, the note in progress is forgotten.
+    /// the kept notes are emptied, the note in progress is forgotten.
     pub fn replace_memory(&mut self, prototypes: Vec<Prototype>, active: Option<usize>) {
         self.memory.clear();
         for p in prototypes {
             self.memory.insert(p);
         }
-        self.banks = vec![Vec::new(); self.memory.prototypes().len()];
+        self.keeper.clear();
+        self.keeper.sync(self.memory.prototypes().len());
+        self.run = None;
         self.note = Note::Idle;
         self.set_active(active);
     }
@@ -334,20 +385,16 @@ impl LiveLearner {
     /// Forgets every prototype.
     pub fn clear(&mut self) -> LiveEvent {
         self.memory.clear();
-        self.banks.clear();
+        self.keeper.clear();
+        self.run = None;
         self.active = None;
-        if let Note::On { winner, .. } = &mut self.note {
-            *winner = None;
-        }
         LiveEvent::MemoryChanged
     }
 
-    /// Removes prototype `index` (its bank too); later indices move down by one.
+    /// Removes prototype `index` (its kept notes too); later indices move down by one.
     pub fn remove(&mut self, index: usize) -> Option<LiveEvent> {
         self.memory.remove(index)?;
-        if index < self.banks.len() {
-            self.banks.remove(index);
-        }
+        self.keeper.remove(index);
         let shift = |i: usize| {
             if i > index {
                 Some(i - 1)
@@ -358,9 +405,13 @@ impl LiveLearner {
             }
         };
         self.active = self.active.and_then(shift);
-        if let Note::On { winner, .. } = &mut self.note {
-            *winner = winner.and_then(shift);
-        }
+        self.run = self.run.take().and_then(|r| {
+            Some(Run {
+                from: shift(r.from)?,
+                into: shift(r.into)?,
+                ..r
+            })
+        });
         Some(LiveEvent::MemoryChanged)
     }
 
@@ -429,7 +480,7 @@ impl LiveLearner {
                 peak_db,
                 last_db,
                 quiet,
-                winner,
+                embedding,
                 presented,
             } => {
                 let peak_db = peak_db.max(db);
@@ -443,7 +494,7 @@ impl LiveLearner {
                     peak_db,
                     last_db: db,
                     quiet,
-                    winner,
+                    embedding,
                     presented,
                 };
                 if !presented {
@@ -460,7 +511,9 @@ impl LiveLearner {
         }
     }
 
-    /// Presents the current note once enough of it has been heard.
+    /// Recognises the current note once enough of it has been heard: the prototype it
+    /// resonates with (or the nearest) plays at once. Follow mode counts the presentation; Learn
+    /// mode learns when the note ends ([`Self::end_note`]).
     fn maybe_present(
         &mut self,
         onset: u64,
@@ -477,97 +530,233 @@ impl LiveLearner {
         let embedding = self
             .encoder
             .embed(&self.audio[start..start + context as usize]);
-        let learn = settings.mode == Mode::Learn;
-        let mut winner = None;
         if let Some(h) = embedding {
             self.last_input = Some(h);
-            let (_, nearest) = self.memory.search(&code(&h));
-            let start_theta =
-                nearest.map_or_else(default_theta, |(j, _)| self.memory.prototypes()[j].theta);
-            let now = onset as f64 / self.config.sample_rate as f64;
-            let decision = self.memory.present(&h, now, learn, |_| start_theta);
-            winner = match decision {
-                Decision::Resonated { index, .. } => Some(index),
-                Decision::Allocated { index, .. } => {
-                    self.banks.push(Vec::new());
-                    emit(LiveEvent::MemoryChanged);
-                    Some(index)
+            let winner = if settings.mode == Mode::Learn {
+                let (resonant, nearest) = self.memory.search(&code(&h));
+                resonant.or(nearest).map(|c| c.0)
+            } else {
+                let now = onset as f64 / self.config.sample_rate as f64;
+                let decision = self.memory.present(&h, now, false, |_| default_theta());
+                emit(LiveEvent::Presented { decision });
+                match decision {
+                    Decision::Resonated { index, .. } => Some(index),
+                    Decision::Allocated { index, .. } => Some(index),
+                    Decision::Unmatched { nearest } => nearest.map(|n| n.0),
                 }
-                Decision::Unmatched { nearest } => nearest.map(|n| n.0),
             };
-            emit(LiveEvent::Presented { decision });
             if winner.is_some() && winner != self.active {
                 self.active = winner;
                 emit(LiveEvent::Active(winner));
             }
         }
         if let Note::On {
-            winner: w,
+            embedding: e,
             presented,
             ..
         } = &mut self.note
         {
-            *w = winner.filter(|_| learn);
+            *e = embedding;
             *presented = true;
         }
     }
 
-    /// Ends the current note at stream sample `end`; in Learn mode, banks it and refines its
-    /// prototype.
+    /// Ends the current note at stream sample `end`; in Learn mode, learns it: match tracking,
+    /// then the winner refined on its reservoir with the note kept (or a split).
     fn end_note(&mut self, end: u64, settings: &LiveSettings, emit: &mut impl FnMut(LiveEvent)) {
-        let Note::On { onset, winner, .. } = self.note else {
+        let Note::On {
+            onset, embedding, ..
+        } = self.note
+        else {
             return;
         };
         self.note = Note::Idle;
-        if let Some(j) = winner.filter(|_| settings.mode == Mode::Learn) {
+        if let Some(h) = embedding.filter(|_| settings.mode == Mode::Learn) {
             let from = onset.saturating_sub(self.pre as u64).max(self.audio_start);
             let a = (from - self.audio_start) as usize;
             let b = ((end - self.audio_start) as usize).min(self.audio.len());
-            if b > a {
-                let clip = self.audio[a..b].to_vec();
-                // Analysed once when banked, not again at every later refinement.
-                let analysis = analyze(&clip, &AnalysisConfig::new(self.config.sample_rate));
-                if let Some(bank) = self.banks.get_mut(j) {
-                    bank.push((clip, analysis));
-                    if bank.len() > self.config.bank_notes {
-                        bank.remove(0);
-                    }
-                }
-                self.keep_banks_in_budget(j);
-                self.refine(j, settings, emit);
-            }
+            let sr = self.config.sample_rate;
+            let kept = KeptNote::cut(&self.audio, a, b, sr, &self.config.keeper.reservoir);
+            self.learn(h, kept, onset, settings, emit);
         }
         self.trim_to(end.saturating_sub(self.pre as u64));
     }
 
-    /// Drops oldest banked notes until all banks together fit [`LiveConfig::bank_budget`]: from
-    /// the fullest bank that keeps a note afterwards, preferring others to `keep` (the one just
-    /// refined); a bank is emptied only when every bank is down to one note.
-    fn keep_banks_in_budget(&mut self, keep: usize) {
-        let size =
-            |bank: &Vec<(Vec<f32>, Analysis)>| -> usize { bank.iter().map(|(c, _)| c.len()).sum() };
-        let mut total: usize = self.banks.iter().map(size).sum();
-        while total > self.config.bank_budget {
-            let fullest = |min_len: usize, skip: Option<usize>| {
-                self.banks
-                    .iter()
-                    .enumerate()
-                    .filter(|(i, b)| Some(*i) != skip && b.len() > min_len)
-                    .max_by_key(|(_, b)| size(b))
-                    .map(|(i, _)| i)
-            };
-            let victim = fullest(1, Some(keep))
-                .or_else(|| fullest(1, None))
-                .or_else(|| fullest(0, Some(keep)));
-            let Some(v) = victim else { break };
-            let (clip, _) = self.banks[v].remove(0);
-            total -= clip.len();
+    /// Presents a finished note's embedding `h` with match tracking and refines its winner.
+    fn learn(
+        &mut self,
+        h: Embedding,
+        kept: Option<KeptNote>,
+        onset: u64,
+        settings: &LiveSettings,
+        emit: &mut impl FnMut(LiveEvent),
+    ) {
+        let sr = self.config.sample_rate;
+        let now = onset as f64 / sr as f64;
+        let (_, nearest) = self.memory.search(&code(&h));
+        let start_theta =
+            nearest.map_or_else(default_theta, |(j, _)| self.memory.prototypes()[j].theta);
+        let boxes: Vec<Code> = self.memory.prototypes().iter().map(|p| p.weights).collect();
+        let thetas: Vec<Theta<f32>> = self.memory.prototypes().iter().map(|p| p.theta).collect();
+        let keeper = &self.keeper;
+        let predicts = |j: usize| {
+            kept.as_ref()
+                .is_none_or(|k| keeper.predicts(j, &thetas[j], k, sr))
+        };
+        let (decision, _) = self
+            .memory
+            .present_tracked(&h, now, true, |_| start_theta, predicts);
+        emit(LiveEvent::Presented { decision });
+        let winner = match decision {
+            Decision::Resonated { index, .. } => Some(index),
+            Decision::Allocated { index, .. } => {
+                self.keeper.sync(self.memory.prototypes().len());
+                emit(LiveEvent::MemoryChanged);
+                Some(index)
+            }
+            Decision::Unmatched { .. } => None,
+        };
+        let Some(j) = winner else {
+            self.run = None;
+            return;
+        };
+        // The run goes on while its prototype (or, after a split, the one it came from) wins.
+        let run = match self.run.take() {
+            Some(r) if r.from == j || r.into == j => {
+                if r.into != j {
+                    // Notes of a split run still resonate with the old prototype: they are the
+                    // new one's, and the old box stays as it was.
+                    if let Some(w) = boxes.get(j) {
+                        self.memory.restore_weights(j, *w, 1);
+                    }
+                    self.memory.widen(r.into, &h);
+                }
+                let mut r = r;
+                if r.embeddings.len() == RUN_EMBEDDINGS {
+                    r.embeddings.remove(0);
+                }
+                r.embeddings.push(h);
+                (r, true)
+            }
+            _ => (
+                Run {
+                    from: j,
+                    into: j,
+                    box_before: boxes
+                        .get(j)
+                        .copied()
+                        .unwrap_or(self.memory.prototypes()[j].weights),
+                    embeddings: vec![h],
+                },
+                false,
+            ),
+        };
+        let (mut run, extend) = run;
+        let target = run.into;
+        if Some(target) != self.active {
+            self.active = Some(target);
+            emit(LiveEvent::Active(self.active));
+        }
+        let locked = self
+            .memory
+            .prototypes()
+            .get(target)
+            .is_none_or(|p| p.locked);
+        let Some(kept) = kept.filter(|_| !locked && self.config.steps_per_note > 0) else {
+            self.run = Some(run);
+            return;
+        };
+        let config = self.search_config(settings);
+        let (weights, steps, budget) = (&self.weights, &mut self.steps, self.config.steps_per_note);
+        let mut last = (0.0, 0.0, 0.0);
+        let fit = |memory: &Memory, k: usize, reservoir: &Reservoir, start: Theta<f32>| {
+            let outcome = fit(
+                memory, weights, k, reservoir, start, &config, budget, settings, sr,
+            );
+            if let Ok((o, _)) = &outcome {
+                *steps += o.steps as u64;
+            }
+            outcome.map(|(o, opt)| {
+                last = opt;
+                o
+            })
+        };
+        let refined = self.keeper.refine(
+            &mut self.memory,
+            target,
+            Group { notes: vec![kept] },
+            extend,
+            run.box_before,
+            &run.embeddings,
+            now,
+            sr,
+            fit,
+        );
+        self.optimizer = last;
+        let (index, outcome) = match refined {
+            Ok(Refined::Accepted(o)) => (target, o),
+            Ok(Refined::Split(Some((k, o)))) => {
+                self.splits += 1;
+                emit(LiveEvent::MemoryChanged);
+                emit(LiveEvent::Split {
+                    from: run.from,
+                    to: k,
+                });
+                run.into = k;
+                self.active = Some(k);
+                emit(LiveEvent::Active(self.active));
+                (k, o)
+            }
+            Ok(Refined::Split(None)) | Err(_) => {
+                self.run = Some(run);
+                return;
+            }
+        };
+        self.run = Some(run);
+        if let Some(p) = self.memory.prototype_mut(index) {
+            p.theta = sanitize(&p.theta);
+        }
+        if self.losses.len() == LOSS_HISTORY {
+            self.losses.remove(0);
+        }
+        self.losses.push(outcome.loss);
+        self.keep_within_budget(index);
+        emit(LiveEvent::Refined {
+            index,
+            loss: outcome.loss,
+            steps: outcome.steps,
+        });
+    }
+
+    /// The search's settings from the live settings (α from Learn Rate, seeded by the steps
+    /// taken so far, with the stop flag).
+    fn search_config(&self, settings: &LiveSettings) -> SearchConfig {
+        let alpha = if settings.learn_rate.is_finite() {
+            settings.learn_rate.clamp(1e-4, 0.5)
+        } else {
+            OptimizerConfig::default().alpha
+        };
+        SearchConfig {
+            optimizer: OptimizerConfig {
+                alpha,
+                ..OptimizerConfig::default()
+            },
+            seed: self.steps.wrapping_add(1),
+            stop: self.stop.clone(),
+            ..SearchConfig::default()
         }
     }
 
-    /// Samples of banked notes over all prototypes.
+    /// Thins kept notes until all reservoirs together fit [`LiveConfig::bank_budget`]: from
+    /// the fullest reservoir that keeps a note afterwards, preferring others to `keep` (the one
+    /// just refined); a reservoir is emptied only when every one is down to one note.
+    fn keep_within_budget(&mut self, keep: usize) {
+        self.keeper.keep_within(self.config.bank_budget, keep);
+    }
+
+    /// Samples of kept notes over all prototypes.
     pub fn banked_samples(&self) -> usize {
-        self.banks.iter().flatten().map(|(c, _)| c.len()).sum()
+        self.keeper.samples()
     }
 
     /// Drops buffered audio before stream sample `at`.
@@ -578,71 +767,37 @@ impl LiveLearner {
             self.audio_start += n as u64;
         }
     }
+}
 
-    /// Refines prototype `j`'s θ on its bank (unless it is locked).
-    fn refine(&mut self, j: usize, settings: &LiveSettings, emit: &mut impl FnMut(LiveEvent)) {
-        let Some(proto) = self.memory.prototypes().get(j) else {
-            return;
-        };
-        if proto.locked || self.config.steps_per_note == 0 {
-            return;
-        }
-        let start = proto.theta;
-        let sr = self.config.sample_rate;
-        let parts: Vec<(&[f32], &Analysis)> = self.banks[j]
-            .iter()
-            .filter(|(_, a)| !a.notes.is_empty())
-            .map(|(c, a)| (c.as_slice(), a))
-            .collect();
-        if parts.is_empty() {
-            return;
-        }
-        let Ok(mut objective) = Objective::new(&parts, sr, &ObjectiveConfig::default()) else {
-            return;
-        };
-        if let Some(bounds) = self.memory.bounds(j).filter(|_| settings.resonance > 0.0) {
-            let encoder = Encoder::new(self.weights.clone(), sr);
-            objective.set_attractor(Some((encoder, bounds, settings.resonance)));
-        }
-        let alpha = if settings.learn_rate.is_finite() {
-            settings.learn_rate.clamp(1e-4, 0.5)
-        } else {
-            OptimizerConfig::default().alpha
-        };
-        let config = SearchConfig {
-            optimizer: OptimizerConfig {
-                alpha,
-                ..OptimizerConfig::default()
-            },
-            seed: self.steps.wrapping_add(1),
-            stop: self.stop.clone(),
-            ..SearchConfig::default()
-        };
-        let mut last = (0.0, 0.0, 0.0);
-        let outcome = search(
-            &mut objective,
-            &[start],
-            Budget::steps(self.config.steps_per_note as f32),
-            &config,
-            |p| last = p.optimizer,
-        );
-        self.steps += outcome.steps as u64;
-        self.optimizer = last;
-        if self.losses.len() == LOSS_HISTORY {
-            self.losses.remove(0);
-        }
-        self.losses.push(outcome.loss);
-        let theta = sanitize(&outcome.theta);
-        if let Some(p) = self.memory.prototype_mut(j) {
-            p.theta = theta;
-            p.loss = outcome.loss;
-        }
-        emit(LiveEvent::Refined {
-            index: j,
-            loss: outcome.loss,
-            steps: outcome.steps,
-        });
+/// The search for prototype `j` on `reservoir`'s notes from `start`, coupled to its category
+/// box; the outcome with the optimizer's last state (α, μ, σ).
+#[allow(clippy::too_many_arguments)]
+fn fit(
+    memory: &Memory,
+    weights: &EncoderWeights,
+    j: usize,
+    reservoir: &Reservoir,
+    start: Theta<f32>,
+    config: &SearchConfig,
+    steps: usize,
+    settings: &LiveSettings,
+    sample_rate: f32,
+) -> Result<(Outcome, (f32, f32, f32)), LearnError> {
+    let parts = reservoir.parts();
+    let mut objective = Objective::new(&parts, sample_rate, &ObjectiveConfig::default())?;
+    if let Some(bounds) = memory.bounds(j).filter(|_| settings.resonance > 0.0) {
+        let encoder = Encoder::new(weights.clone(), sample_rate);
+        objective.set_attractor(Some((encoder, bounds, settings.resonance)));
     }
+    let mut last = (0.0, 0.0, 0.0);
+    let outcome = search(
+        &mut objective,
+        &[start],
+        Budget::steps(steps as f32),
+        config,
+        |p| last = p.optimizer,
+    );
+    Ok((outcome, last))
 }
 
 /// θ clamped into each parameter's range; non-finite values become the default.

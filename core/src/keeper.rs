@@ -1,0 +1,233 @@
+//! What keeps each prototype's notes and decides whether its patch may change: the coupling of
+//! the error-driven law to the resonance law (`docs/ARCHITECTURE.md`), one rule for the command
+//! line's learner ([`crate::continual`]) and the plugin's ([`crate::live`]).
+//!
+//! - **Prediction** for match tracking (Fuzzy ARTMAP, Carpenter et al. 1992): a learned
+//!   prototype predicts a note when its patch plays it at most [`KeeperConfig::tolerance_db`]
+//!   worse than its own kept notes. One not yet learned predicts everything.
+//! - **Guarded refinement**: a prototype is refined on its whole [`Reservoir`], the newest
+//!   group included; the result is accepted only if no earlier group plays more than
+//!   [`KeeperConfig::guard_db`] worse than before. Otherwise the newest group splits off into a
+//!   prototype of its own, and the old one keeps its patch and gets back its category box.
+
+use crate::art::{Code, Memory};
+use crate::encoder::Embedding;
+use crate::learner::{LearnError, Outcome};
+use crate::plant::Theta;
+use crate::reservoir::{Group, KeptNote, Reservoir, ReservoirLimits};
+
+/// Default match-tracking tolerance, dB (the yardstick). A patch plays the other notes of its
+/// own instrument about 0.5–1 dB worse than those it was fitted on, and another instrument
+/// 1.3–4.6 dB worse (`docs/RESULTS.md`).
+pub const DEFAULT_TOLERANCE_DB: f32 = 1.5;
+/// Default refinement guard, dB.
+pub const DEFAULT_GUARD_DB: f32 = 0.1;
+
+/// Settings of a [`Keeper`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct KeeperConfig {
+    /// Match tracking: a prototype whose patch plays a new note more than this much worse (dB)
+    /// than its own kept notes does not predict it.
+    pub tolerance_db: f32,
+    /// A refinement that plays an earlier group of a prototype's notes more than this much
+    /// worse (dB) is refused, and the newest group splits off.
+    pub guard_db: f32,
+    /// Bounds of each prototype's reservoir.
+    pub reservoir: ReservoirLimits,
+}
+
+impl Default for KeeperConfig {
+    fn default() -> Self {
+        Self {
+            tolerance_db: DEFAULT_TOLERANCE_DB,
+            guard_db: DEFAULT_GUARD_DB,
+            reservoir: ReservoirLimits::default(),
+        }
+    }
+}
+
+/// What a guarded refinement did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Refined {
+    /// The patch was refined and taken.
+    Accepted(Outcome),
+    /// An earlier group would have played worse: the newest group went to a new prototype
+    /// (`Some(index)`, with its fit), or nowhere when the memory is full (`None`).
+    Split(Option<(usize, Outcome)>),
+}
+
+/// Each prototype's kept notes and its own distance (parallel to the memory's prototypes).
+#[derive(Debug, Clone, Default)]
+pub struct Keeper {
+    /// Settings.
+    config: KeeperConfig,
+    /// Kept notes per prototype.
+    reservoirs: Vec<Reservoir>,
+    /// Mean distance (dB) of each prototype's patch over its reservoir, once refined.
+    own: Vec<Option<f32>>,
+}
+
+impl Keeper {
+    /// A keeper with nothing kept.
+    pub fn new(config: KeeperConfig) -> Self {
+        Self {
+            config,
+            ..Self::default()
+        }
+    }
+
+    /// Settings.
+    pub fn config(&self) -> &KeeperConfig {
+        &self.config
+    }
+
+    /// Each prototype's kept notes.
+    pub fn reservoirs(&self) -> &[Reservoir] {
+        &self.reservoirs
+    }
+
+    /// Samples kept over all prototypes.
+    pub fn samples(&self) -> usize {
+        self.reservoirs.iter().map(Reservoir::samples).sum()
+    }
+
+    /// Follows the memory's size: prototypes added from outside start with nothing kept.
+    pub fn sync(&mut self, prototypes: usize) {
+        self.reservoirs.resize_with(prototypes, Reservoir::default);
+        self.own.resize(prototypes, None);
+    }
+
+    /// Forgets prototype `index`'s notes (it was removed; later ones move down).
+    pub fn remove(&mut self, index: usize) {
+        if index < self.reservoirs.len() {
+            self.reservoirs.remove(index);
+            self.own.remove(index);
+        }
+    }
+
+    /// Forgets everything.
+    pub fn clear(&mut self) {
+        self.reservoirs.clear();
+        self.own.clear();
+    }
+
+    /// Thins kept notes until all reservoirs together hold at most `budget` samples: one note at
+    /// a time from the fullest reservoir that keeps a note afterwards, preferring others to
+    /// `keep`; a reservoir is emptied only when every one is down to one note.
+    pub fn keep_within(&mut self, budget: usize, keep: usize) {
+        let mut total = self.samples();
+        while total > budget {
+            let fullest = |min_len: usize, skip: Option<usize>| {
+                self.reservoirs
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, r)| Some(*i) != skip && r.len() > min_len)
+                    .max_by_key(|(_, r)| r.samples())
+                    .map(|(i, _)| i)
+            };
+            let victim = fullest(1, Some(keep))
+                .or_else(|| fullest(1, None))
+                .or_else(|| fullest(0, Some(keep)));
+            let Some(v) = victim else { break };
+            let r = &mut self.reservoirs[v];
+            let limits = ReservoirLimits {
+                notes: r.len().saturating_sub(1),
+                ..self.config.reservoir
+            };
+            if limits.notes == 0 {
+                r.groups.clear();
+            } else {
+                r.thin(&limits);
+            }
+            total = self.samples();
+        }
+    }
+
+    /// Whether prototype `j`, playing `theta`, predicts `note`.
+    pub fn predicts(
+        &self,
+        j: usize,
+        theta: &Theta<f32>,
+        note: &KeptNote,
+        sample_rate: f32,
+    ) -> bool {
+        match self.own.get(j).copied().flatten() {
+            Some(own) => note.distance(theta, sample_rate) <= own + self.config.tolerance_db,
+            None => true,
+        }
+    }
+
+    /// Refines prototype `j` with `group` as its newest group (or, with `extend`, added to its
+    /// newest group: the same run of notes goes on). `fit(memory, j, reservoir, start)` runs the
+    /// search. On a split, `box_before` is `j`'s category box before the group's notes were
+    /// learned and `embeddings` are theirs; `now` is the stream time. Allocates.
+    #[allow(clippy::too_many_arguments)]
+    pub fn refine(
+        &mut self,
+        memory: &mut Memory,
+        j: usize,
+        group: Group,
+        extend: bool,
+        box_before: Code,
+        embeddings: &[Embedding],
+        now: f64,
+        sample_rate: f32,
+        mut fit: impl FnMut(&Memory, usize, &Reservoir, Theta<f32>) -> Result<Outcome, LearnError>,
+    ) -> Result<Refined, LearnError> {
+        self.sync(memory.prototypes().len());
+        let old = memory.prototypes()[j].theta;
+        let mut candidate = self.reservoirs[j].clone();
+        let earlier = candidate.groups.len() - usize::from(extend && !candidate.groups.is_empty());
+        match candidate.groups.last_mut().filter(|_| extend) {
+            Some(last) => {
+                last.notes.extend(group.notes.iter().cloned());
+                candidate.thin(&self.config.reservoir);
+            }
+            None => candidate.add(group.clone(), &self.config.reservoir),
+        }
+        let outcome = fit(memory, j, &candidate, old)?;
+        // Groups thinned away are no longer guarded; the newest is never its own guard.
+        let guarded = earlier.min(candidate.groups.len().saturating_sub(1));
+        let worse = candidate.groups[..guarded].iter().any(|g| {
+            g.distance(&outcome.theta, sample_rate)
+                > g.distance(&old, sample_rate) + self.config.guard_db
+        });
+        if !worse {
+            self.accept(memory, j, candidate, &outcome, sample_rate);
+            return Ok(Refined::Accepted(outcome));
+        }
+        let Some((first, rest)) = embeddings.split_first() else {
+            return Ok(Refined::Split(None));
+        };
+        let Some(k) = memory.commit(first, now, old) else {
+            return Ok(Refined::Split(None));
+        };
+        for h in rest {
+            memory.widen(k, h);
+        }
+        memory.restore_weights(j, box_before, embeddings.len() as u64);
+        self.sync(memory.prototypes().len());
+        let mut own = Reservoir::default();
+        own.add(group, &self.config.reservoir);
+        let outcome = fit(memory, k, &own, old)?;
+        self.accept(memory, k, own, &outcome, sample_rate);
+        Ok(Refined::Split(Some((k, outcome))))
+    }
+
+    /// Takes a refinement: the patch, the reservoir and its own distance.
+    fn accept(
+        &mut self,
+        memory: &mut Memory,
+        j: usize,
+        reservoir: Reservoir,
+        outcome: &Outcome,
+        sample_rate: f32,
+    ) {
+        self.own[j] = Some(reservoir.distance(&outcome.theta, sample_rate));
+        self.reservoirs[j] = reservoir;
+        if let Some(p) = memory.prototype_mut(j) {
+            p.theta = outcome.theta;
+            p.loss = outcome.loss;
+        }
+    }
+}
