@@ -241,6 +241,13 @@ pub fn learn(wavs: &[PathBuf], out: &Path, from: Option<&str>, s: &LearnSettings
             },
             started.elapsed().as_secs_f32()
         );
+        for (from, to) in &report.splits {
+            eprintln!(
+                "  split: the patch of {} could not play both, so these notes went to {}",
+                from + 1,
+                to + 1
+            );
+        }
     }
     let settings = start
         .as_ref()

@@ -75,7 +75,7 @@ fn learn_then_render_moves_toward_the_instrument() {
         String::from_utf8_lossy(&out.stderr)
     );
     let text = std::fs::read_to_string(&preset).expect("preset written");
-    assert!(text.contains("\"version\": 2") && text.contains("\"weights\""));
+    assert!(text.contains("\"version\": 3") && text.contains("\"weights\""));
     assert!(text.contains("\"cutoff\"") && text.contains("\"trumpet.wav\""));
 
     // Render the file's layout (labels.json: 6 notes, 2 s apart, held 1.5 s) with the learned
@@ -228,7 +228,7 @@ fn presets_are_shown_merged_and_listed() {
     // The designed factory preset, by name.
     let info = ok(&run(&["preset", "info", "designed"]));
     assert!(
-        info.contains("version 2") && info.contains("bright saw"),
+        info.contains("version 3") && info.contains("bright saw"),
         "{info}"
     );
     assert!(info.contains("5 prototype(s)"), "{info}");

@@ -12,8 +12,8 @@
 
 use crate::art::{Code, Memory};
 use crate::encoder::Embedding;
-use crate::learner::{LearnError, Outcome};
-use crate::plant::Theta;
+use crate::learner::{LearnError, NoteEvent, Outcome, render_performance};
+use crate::plant::{Theta, note_to_hz};
 use crate::reservoir::{Group, KeptNote, Reservoir, ReservoirLimits};
 
 /// Default match-tracking tolerance, dB (the yardstick). A patch plays the other notes of its
@@ -54,6 +54,61 @@ pub enum Refined {
     /// An earlier group would have played worse: the newest group went to a new prototype
     /// (`Some(index)`, with its fit), or nowhere when the memory is full (`None`).
     Split(Option<(usize, Outcome)>),
+}
+
+/// Notes at which a prototype stored without kept notes is rendered as its first group.
+pub const SEED_NOTES: [f32; 3] = [48.0, 60.0, 72.0];
+
+/// θ playing [`SEED_NOTES`] (1 s held, 0.3 s of release each) as one group: the first group of
+/// a learned prototype that has no kept notes, so a refinement may not move its sound by more
+/// than the guard, and a different timbre splits off. Allocates.
+pub fn own_sound(theta: &Theta<f32>, sample_rate: f32, limits: &ReservoirLimits) -> Group {
+    let (held, len) = ((1.0 * sample_rate) as usize, (1.3 * sample_rate) as usize);
+    let notes = SEED_NOTES
+        .iter()
+        .filter_map(|&n| {
+            let event = NoteEvent {
+                onset: 0,
+                release: held,
+                f0_hz: note_to_hz(n),
+                velocity: 0.8,
+            };
+            let audio = render_performance(theta, &[event], sample_rate, len);
+            KeptNote::cut(&audio, 0, len, sample_rate, limits)
+        })
+        .collect();
+    Group { notes }
+}
+
+/// Thins `reservoirs` until together they hold at most `budget` samples: one note at a time
+/// from the fullest that keeps a note afterwards, preferring others to `keep`; a reservoir is
+/// emptied only when every one is down to one note.
+pub fn thin_to(reservoirs: &mut [Reservoir], budget: usize, keep: Option<usize>) {
+    let total = |rs: &[Reservoir]| rs.iter().map(Reservoir::samples).sum::<usize>();
+    while total(reservoirs) > budget {
+        let fullest = |rs: &[Reservoir], min_len: usize, skip: Option<usize>| {
+            rs.iter()
+                .enumerate()
+                .filter(|(i, r)| Some(*i) != skip && r.len() > min_len)
+                .max_by_key(|(_, r)| r.samples())
+                .map(|(i, _)| i)
+        };
+        let victim = fullest(reservoirs, 1, keep)
+            .or_else(|| fullest(reservoirs, 1, None))
+            .or_else(|| fullest(reservoirs, 0, keep))
+            .or_else(|| fullest(reservoirs, 0, None));
+        let Some(v) = victim else { break };
+        let r = &mut reservoirs[v];
+        let notes = r.len().saturating_sub(1);
+        if notes == 0 {
+            r.groups.clear();
+        } else {
+            r.thin(&ReservoirLimits {
+                notes,
+                note_s: f32::INFINITY,
+            });
+        }
+    }
 }
 
 /// Each prototype's kept notes and its own distance (parallel to the memory's prototypes).
@@ -115,32 +170,23 @@ impl Keeper {
     /// a time from the fullest reservoir that keeps a note afterwards, preferring others to
     /// `keep`; a reservoir is emptied only when every one is down to one note.
     pub fn keep_within(&mut self, budget: usize, keep: usize) {
-        let mut total = self.samples();
-        while total > budget {
-            let fullest = |min_len: usize, skip: Option<usize>| {
-                self.reservoirs
-                    .iter()
-                    .enumerate()
-                    .filter(|(i, r)| Some(*i) != skip && r.len() > min_len)
-                    .max_by_key(|(_, r)| r.samples())
-                    .map(|(i, _)| i)
-            };
-            let victim = fullest(1, Some(keep))
-                .or_else(|| fullest(1, None))
-                .or_else(|| fullest(0, Some(keep)));
-            let Some(v) = victim else { break };
-            let r = &mut self.reservoirs[v];
-            let limits = ReservoirLimits {
-                notes: r.len().saturating_sub(1),
-                ..self.config.reservoir
-            };
-            if limits.notes == 0 {
-                r.groups.clear();
-            } else {
-                r.thin(&limits);
-            }
-            total = self.samples();
-        }
+        thin_to(&mut self.reservoirs, budget, Some(keep));
+    }
+
+    /// Each prototype's own distance (dB) over its kept notes, once refined.
+    pub fn own(&self) -> &[Option<f32>] {
+        &self.own
+    }
+
+    /// Takes kept notes and own distances from a stored memory, parallel to its `prototypes`
+    /// (missing ones are empty). A learned prototype stored without notes gets its own sound as
+    /// its first group when it is next refined ([`own_sound`]). Allocates.
+    pub fn restore(&mut self, prototypes: usize, kept: Vec<Reservoir>, own: Vec<Option<f32>>) {
+        self.reservoirs = kept;
+        self.own = own;
+        self.reservoirs.truncate(prototypes);
+        self.own.truncate(prototypes);
+        self.sync(prototypes);
     }
 
     /// Whether prototype `j`, playing `theta`, predicts `note`.
@@ -176,6 +222,12 @@ impl Keeper {
     ) -> Result<Refined, LearnError> {
         self.sync(memory.prototypes().len());
         let old = memory.prototypes()[j].theta;
+        // A learned prototype with nothing kept (a preset, an older project) keeps its own
+        // sound: nothing it played is lost.
+        if self.reservoirs[j].is_empty() && memory.prototypes()[j].loss.is_finite() {
+            let group = own_sound(&old, sample_rate, &self.config.reservoir);
+            self.reservoirs[j].add(group, &self.config.reservoir);
+        }
         let mut candidate = self.reservoirs[j].clone();
         let earlier = candidate.groups.len() - usize::from(extend && !candidate.groups.is_empty());
         match candidate.groups.last_mut().filter(|_| extend) {
@@ -229,5 +281,108 @@ impl Keeper {
             p.theta = outcome.theta;
             p.loss = outcome.loss;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::art::{ArtConfig, code};
+    use crate::learner::archetypes;
+
+    const SR: f32 = 48_000.0;
+
+    fn outcome(theta: Theta<f32>) -> Outcome {
+        Outcome {
+            theta,
+            loss: 0.5,
+            history: Vec::new(),
+            steps: 1,
+            evaluations: 0,
+        }
+    }
+
+    /// A memory holding one learned prototype with `theta` (as from a preset: nothing kept).
+    fn memory(theta: Theta<f32>) -> Memory {
+        let mut m = Memory::new(ArtConfig::default());
+        let k = m
+            .commit(&[0.3; crate::encoder::EMBED_DIM], 0.0, theta)
+            .expect("room");
+        if let Some(p) = m.prototype_mut(k) {
+            p.loss = 0.4;
+        }
+        m
+    }
+
+    #[test]
+    fn a_prototype_with_nothing_kept_keeps_its_own_sound() {
+        let a = archetypes();
+        let (saw, sine) = (a[0], a[3]);
+        let other = own_sound(&sine, SR, &ReservoirLimits::default());
+        let h = [0.35; crate::encoder::EMBED_DIM];
+        let box_before = code(&[0.3; crate::encoder::EMBED_DIM]);
+        // A refinement that keeps the patch is taken, and the own sound is now kept.
+        let mut m = memory(saw);
+        let mut keeper = Keeper::new(KeeperConfig::default());
+        let r = keeper
+            .refine(
+                &mut m,
+                0,
+                other.clone(),
+                false,
+                box_before,
+                &[h],
+                1.0,
+                SR,
+                |_, _, _, s| Ok(outcome(s)),
+            )
+            .expect("fits");
+        assert!(matches!(r, Refined::Accepted(_)), "{r:?}");
+        assert_eq!(keeper.reservoirs()[0].groups.len(), 2);
+        // One that would make it sound like another instrument splits the notes off instead.
+        let mut m = memory(saw);
+        let mut keeper = Keeper::new(KeeperConfig::default());
+        let r = keeper
+            .refine(
+                &mut m,
+                0,
+                other,
+                false,
+                box_before,
+                &[h],
+                1.0,
+                SR,
+                |_, _, _, _| Ok(outcome(sine)),
+            )
+            .expect("fits");
+        let Refined::Split(Some((k, _))) = r else {
+            panic!("no split: {r:?}")
+        };
+        assert_eq!(k, 1);
+        assert_eq!(m.prototypes()[0].theta, saw, "the old patch is kept");
+        assert_eq!(m.prototypes()[0].weights, box_before, "and its box");
+        assert_eq!(m.prototypes()[1].theta, sine);
+        assert_eq!(keeper.reservoirs()[1].len(), SEED_NOTES.len());
+        // Match tracking: the split prototype predicts its own sound, not the saw's.
+        let saw_note = &own_sound(&saw, SR, &ReservoirLimits::default()).notes[1];
+        let sine_note = &own_sound(&sine, SR, &ReservoirLimits::default()).notes[1];
+        assert!(keeper.predicts(1, &sine, sine_note, SR));
+        assert!(!keeper.predicts(1, &sine, saw_note, SR));
+    }
+
+    #[test]
+    fn thinning_to_a_budget_takes_from_the_fullest_first() {
+        let limits = ReservoirLimits::default();
+        let saw = archetypes()[0];
+        let group = || own_sound(&saw, SR, &limits);
+        let mut rs = vec![Reservoir::default(), Reservoir::default()];
+        rs[0].add(group(), &limits);
+        rs[0].add(group(), &limits);
+        rs[1].add(group(), &limits);
+        let note = rs[1].samples() / 3;
+        thin_to(&mut rs, 4 * note, Some(1));
+        assert_eq!((rs[0].len(), rs[1].len()), (1, 3), "the kept one is spared");
+        thin_to(&mut rs, 2 * note, Some(1));
+        assert_eq!((rs[0].len(), rs[1].len()), (1, 1));
     }
 }

@@ -9,7 +9,8 @@ use dar_ddsp_core::art::{Prototype, code};
 use dar_ddsp_core::encoder::{EMBED_DIM, Embedding, EncoderWeights};
 use dar_ddsp_core::live::state::STATE_VERSION;
 use dar_ddsp_core::live::{
-    LiveConfig, LiveEvent, LiveLearner, LiveSettings, MAX_PROTOTYPES, MemoryState, Mode, PatchTable,
+    LiveConfig, LiveEvent, LiveLearner, LiveSettings, MAX_PROTOTYPES, MemoryState, Mode,
+    PatchTable, Restored,
 };
 use dar_ddsp_core::plant::Theta;
 use parking_lot::{Mutex, RwLock};
@@ -331,22 +332,25 @@ pub struct LearnerThread {
 }
 
 impl LearnerThread {
-    /// Starts a learner at `sample_rate` holding `prototypes` (restored state) with `active`.
+    /// Starts a learner at `sample_rate` holding `restored` (the prototypes of the restored
+    /// state, their kept notes at this rate, the active one).
     /// It keeps `memory` (the persisted state) and `snapshot` (the GUI's view) current.
     /// Allocates; main thread only. Returns the thread and the audio thread's links, or an
     /// error if the OS refuses a thread.
     pub fn start(
         sample_rate: f32,
         weights: EncoderWeights,
-        (prototypes, active): (Vec<Prototype>, Option<usize>),
+        restored: Restored,
         settings: &LiveSettings,
         (memory, loaded): (Arc<RwLock<MemoryState>>, Arc<AtomicBool>),
         snapshot: Arc<Mutex<Snapshot>>,
         (commands, command_rx): (Sender<Command>, Receiver<Command>),
     ) -> std::io::Result<(Self, AudioLinks)> {
         let (producer, consumer) = rtrb::RingBuffer::new(RING_CAPACITY);
-        let mut learner = LiveLearner::new(LiveConfig::new(sample_rate), weights, prototypes);
-        learner.set_active(active);
+        let mut learner =
+            LiveLearner::new(LiveConfig::new(sample_rate), weights, restored.prototypes);
+        learner.restore_kept(restored.kept, restored.own_db);
+        learner.set_active(restored.active);
         let shared = Arc::new(Shared::default());
         learner.set_stop(shared.stop.clone());
         let table = PatchTable::of(learner.memory().prototypes(), learner.active());
@@ -548,7 +552,8 @@ impl Worker {
     fn take_loaded_state(&mut self) -> bool {
         let state = self.memory.read().clone();
         let migrated = state.version != STATE_VERSION;
-        match state.restore(self.learner.weights(), MAX_PROTOTYPES) {
+        let rate = self.learner.sample_rate();
+        match state.restore_at(self.learner.weights(), MAX_PROTOTYPES, rate) {
             Ok(r) => {
                 if r.reembedded > 0 {
                     nice_plug::nice_log!(
@@ -559,6 +564,7 @@ impl Worker {
                 }
                 let rewrite = migrated || r.reembedded > 0;
                 self.learner.replace_memory(r.prototypes, r.active);
+                self.learner.restore_kept(r.kept, r.own_db);
                 self.snapshot.lock().error = None;
                 rewrite
             }
@@ -608,10 +614,13 @@ impl Worker {
         self.table.fill(protos, self.learner.active());
         self.table_in.write(self.table.clone());
         if store {
-            *self.memory.write() = MemoryState::of(
+            *self.memory.write() = MemoryState::with_kept(
                 protos,
                 self.learner.active(),
                 &self.learner.weights().identity(),
+                self.learner.reservoirs(),
+                self.learner.own(),
+                self.learner.sample_rate(),
             );
         }
         let input = self.learner.last_input().map(code);
@@ -663,7 +672,7 @@ mod tests {
         let (thread, links) = LearnerThread::start(
             48_000.0,
             EncoderWeights::shipped().expect("shipped weights"),
-            (Vec::new(), None),
+            Restored::default(),
             &LiveSettings::default(),
             (memory.clone(), Arc::new(AtomicBool::new(false))),
             snapshot.clone(),

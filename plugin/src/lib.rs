@@ -4,7 +4,9 @@
 use dar_ddsp_core::encoder::EncoderWeights;
 use dar_ddsp_core::glide::Glide;
 use dar_ddsp_core::live::state::STATE_VERSION;
-use dar_ddsp_core::live::{LiveSettings, MAX_PROTOTYPES, MemoryState, Mode, morph, with_offsets};
+use dar_ddsp_core::live::{
+    LiveSettings, MAX_PROTOTYPES, MemoryState, Mode, Restored, morph, with_offsets,
+};
 use dar_ddsp_core::plant::{Synth, Theta};
 use nice_plug::prelude::*;
 use parking_lot::Mutex;
@@ -278,18 +280,25 @@ impl DarDdsp {
         };
         let state = self.params.memory.state.read().clone();
         let here = state.prototypes.is_empty() || state.encoder == weights.identity();
-        let (prototypes, active, refused) =
-            match here.then(|| state.restore(&weights, MAX_PROTOTYPES)) {
+        let rate = self.sample_rate;
+        let (restored, refused) =
+            match here.then(|| state.restore_at(&weights, MAX_PROTOTYPES, rate)) {
                 Some(Ok(r)) => {
                     // An older version is stored back in this build's form at once.
                     if state.version != STATE_VERSION {
-                        *self.params.memory.state.write() =
-                            MemoryState::of(&r.prototypes, r.active, &weights.identity());
+                        *self.params.memory.state.write() = MemoryState::with_kept(
+                            &r.prototypes,
+                            r.active,
+                            &weights.identity(),
+                            &r.kept,
+                            &r.own_db,
+                            rate,
+                        );
                     }
-                    (r.prototypes, r.active, None)
+                    (r, None)
                 }
-                Some(Err(e)) => (Vec::new(), None, Some(e.to_string())),
-                None => (Vec::new(), None, None),
+                Some(Err(e)) => (Restored::default(), Some(e.to_string())),
+                None => (Restored::default(), None),
             };
         // Not checked here: the learner takes it as a freshly loaded state (an offline render
         // waits for that).
@@ -298,7 +307,7 @@ impl DarDdsp {
         let started = LearnerThread::start(
             self.sample_rate,
             weights,
-            (prototypes, active),
+            restored,
             &settings,
             (
                 self.params.memory.state.clone(),

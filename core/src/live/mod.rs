@@ -107,8 +107,8 @@ impl LiveConfig {
             max_note_s: 4.0,
             steps_per_note: 60,
             keeper: KeeperConfig::default(),
-            // 16 M samples (64 MB, 5.8 min at 48 kHz): six notes of about 40 prototypes.
-            bank_budget: 1 << 24,
+            // What the project state stores (4 M samples, 16 MB here, 87 s at 48 kHz).
+            bank_budget: state::MAX_KEPT_SAMPLES,
             capacity: MAX_PROTOTYPES,
         }
     }
@@ -360,6 +360,23 @@ impl LiveLearner {
     /// Each prototype's kept notes.
     pub fn reservoirs(&self) -> &[Reservoir] {
         self.keeper.reservoirs()
+    }
+
+    /// Each prototype's own distance (dB) over its kept notes, once refined.
+    pub fn own(&self) -> &[Option<f32>] {
+        self.keeper.own()
+    }
+
+    /// Sample rate of the stream, Hz.
+    pub fn sample_rate(&self) -> f32 {
+        self.config.sample_rate
+    }
+
+    /// Takes the kept notes and own distances of a stored memory (parallel to the prototypes;
+    /// from [`MemoryState::restore_at`] at this learner's rate).
+    pub fn restore_kept(&mut self, kept: Vec<Reservoir>, own: Vec<Option<f32>>) {
+        self.keeper
+            .restore(self.memory.prototypes().len(), kept, own);
     }
 
     /// Refinements refused because an earlier group would have played worse (each split a run

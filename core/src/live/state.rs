@@ -6,15 +6,24 @@
 //!
 //! Versions: 1 (the first plugin states) had no `embedding` and no `sources`; both default on
 //! reading (a version-1 memory was always learned at 16 dimensions). Version 2 adds them.
+//! Version 3 adds each prototype's kept notes (its reservoir, 16-bit PCM in base64) and its own
+//! distance; a memory without them (older, or a preset written without its notes) gets, per
+//! learned prototype, its own sound as its first kept group ([`crate::keeper`]).
 
 use crate::art::{CODE_LEN, MAX_CAPACITY, Prototype};
 use crate::encoder::{EMBED_DIM, Encoder, EncoderWeights};
 use crate::plant::{SPECS, default_theta};
+use crate::reservoir::{Group, KeptNote, Reservoir, ReservoirLimits};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// Version of the memory written by this build (plugin states and presets).
-pub const STATE_VERSION: u32 = 2;
+pub const STATE_VERSION: u32 = 3;
+/// Most samples of kept notes a stored memory may hold over all its prototypes (4 M: 8 MB of
+/// 16-bit PCM, 87 s at 48 kHz).
+pub const MAX_KEPT_SAMPLES: usize = 1 << 22;
 /// Longest prototype name kept, characters.
 pub const MAX_NAME: usize = 64;
 /// Most sources kept per prototype, and the longest kept, characters.
@@ -48,6 +57,67 @@ pub struct SavedPrototype {
     /// Recordings it was learned from (version 2; empty when learned live).
     #[serde(default)]
     pub sources: Vec<String>,
+    /// Its kept notes, oldest group first (version 3; empty when not stored).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub kept: Vec<SavedGroup>,
+    /// Mean distance of its patch over its kept notes, dB (version 3; absent until refined).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub own_db: Option<f32>,
+}
+
+/// One group of kept notes as stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SavedGroup {
+    /// The notes.
+    pub notes: Vec<SavedNote>,
+}
+
+/// One kept note as stored: 16-bit little-endian PCM, base64.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SavedNote {
+    /// Sample rate, Hz.
+    pub rate: u32,
+    /// The samples.
+    pub pcm: String,
+}
+
+impl SavedNote {
+    /// The stored form of `clip` at `rate`. Allocates.
+    pub fn of(clip: &[f32], rate: f32) -> Self {
+        let bytes: Vec<u8> = clip
+            .iter()
+            .flat_map(|&v| {
+                let v = if v.is_finite() {
+                    v.clamp(-1.0, 1.0)
+                } else {
+                    0.0
+                };
+                ((v * 32_767.0).round() as i16).to_le_bytes()
+            })
+            .collect();
+        Self {
+            rate: rate.round() as u32,
+            pcm: BASE64.encode(bytes),
+        }
+    }
+
+    /// The samples, checked. Allocates.
+    fn samples(&self, longest: usize) -> Result<Vec<f32>, String> {
+        // Checked before decoding, so a huge string is refused without its copy.
+        if self.pcm.len() / 4 * 3 > 2 * longest + 3 {
+            return Err("a kept note is longer than the reservoir keeps".into());
+        }
+        let bytes = BASE64
+            .decode(&self.pcm)
+            .map_err(|e| format!("a kept note is not base64 PCM: {e}"))?;
+        if bytes.len() % 2 != 0 || bytes.len() / 2 > longest {
+            return Err("a kept note has a broken length".into());
+        }
+        Ok(bytes
+            .chunks_exact(2)
+            .map(|b| i16::from_le_bytes([b[0], b[1]]) as f32 / 32_767.0)
+            .collect())
+    }
 }
 
 /// The whole memory as stored.
@@ -98,10 +168,14 @@ pub enum StateError {
 }
 
 /// A stored memory made ready for this build's encoder.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Restored {
     /// The prototypes, checked.
     pub prototypes: Vec<Prototype>,
+    /// Each prototype's kept notes at the rate asked for (empty where none were stored).
+    pub kept: Vec<Reservoir>,
+    /// Each prototype's own distance, dB, where stored.
+    pub own_db: Vec<Option<f32>>,
     /// The active prototype (dropped when out of range).
     pub active: Option<usize>,
     /// How many prototypes got new weights from their θ because they were learned with another
@@ -126,7 +200,58 @@ impl SavedPrototype {
             locked: p.locked,
             loss: p.loss.is_finite().then_some(p.loss),
             sources: p.sources.clone(),
+            kept: Vec::new(),
+            own_db: None,
         }
+    }
+
+    /// The stored form of `p` with its kept notes (at the learner's `rate`) and its own
+    /// distance. Allocates.
+    pub fn with_kept(p: &Prototype, kept: &Reservoir, own_db: Option<f32>, rate: f32) -> Self {
+        Self {
+            kept: kept
+                .groups
+                .iter()
+                .map(|g| SavedGroup {
+                    notes: g
+                        .notes
+                        .iter()
+                        .map(|n| SavedNote::of(&n.clip, rate))
+                        .collect(),
+                })
+                .collect(),
+            own_db: own_db.filter(|d| d.is_finite()),
+            ..Self::of(p)
+        }
+    }
+
+    /// Its kept notes at `rate`, checked and analysed (notes stored at another rate are left
+    /// out: resampling them is not this build's). Allocates.
+    fn restore_kept(&self, rate: f32) -> Result<Reservoir, String> {
+        let limits = ReservoirLimits::default();
+        let longest = (limits.note_s * rate) as usize + 1;
+        let count: usize = self.kept.iter().map(|g| g.notes.len()).sum();
+        if count > limits.notes {
+            return Err(format!(
+                "{count} kept notes, more than the {} kept",
+                limits.notes
+            ));
+        }
+        let mut reservoir = Reservoir::default();
+        for g in &self.kept {
+            let mut group = Group::default();
+            for n in g.notes.iter().filter(|n| n.rate as f32 == rate.round()) {
+                let clip = n.samples(longest)?;
+                let len = clip.len();
+                if let Some(k) = KeptNote::cut(&clip, 0, len, rate, &limits) {
+                    group.notes.push(k);
+                }
+            }
+            if !group.notes.is_empty() {
+                reservoir.groups.push(group);
+            }
+        }
+        Ok(reservoir)
     }
 
     /// The prototype, checked; `weights` false skips the weights (they are about to be
@@ -182,7 +307,8 @@ impl SavedPrototype {
 }
 
 impl MemoryState {
-    /// The state of `prototypes` learned with encoder `encoder`. Allocates.
+    /// The state of `prototypes` learned with encoder `encoder`, without kept notes.
+    /// Allocates.
     pub fn of(prototypes: &[Prototype], active: Option<usize>, encoder: &str) -> Self {
         Self {
             version: STATE_VERSION,
@@ -193,13 +319,59 @@ impl MemoryState {
         }
     }
 
-    /// The prototypes, checked, for a memory of `capacity` using encoder `weights`. Prototypes
-    /// learned with another encoder get new weights from their θ ([`crate::reembed`]); an
-    /// empty memory (never learned) is always accepted. Allocates.
+    /// The state of `prototypes` with their kept notes (`kept` and `own_db` parallel to them,
+    /// at the learner's `rate`), thinned to [`MAX_KEPT_SAMPLES`] in all: the fullest
+    /// reservoirs give up notes first. Allocates.
+    pub fn with_kept(
+        prototypes: &[Prototype],
+        active: Option<usize>,
+        encoder: &str,
+        kept: &[Reservoir],
+        own_db: &[Option<f32>],
+        rate: f32,
+    ) -> Self {
+        let total: usize = kept.iter().map(Reservoir::samples).sum();
+        let thinned;
+        let kept = if total > MAX_KEPT_SAMPLES {
+            let mut k = kept.to_vec();
+            crate::keeper::thin_to(&mut k, MAX_KEPT_SAMPLES, None);
+            thinned = k;
+            &thinned[..]
+        } else {
+            kept
+        };
+        let none = Reservoir::default();
+        Self {
+            prototypes: prototypes
+                .iter()
+                .zip(kept.iter().chain(std::iter::repeat(&none)))
+                .enumerate()
+                .map(|(i, (p, r))| {
+                    SavedPrototype::with_kept(p, r, own_db.get(i).copied().flatten(), rate)
+                })
+                .collect(),
+            ..Self::of(&[], active, encoder)
+        }
+    }
+
+    /// The prototypes, checked, for a memory of `capacity` using encoder `weights`, with their
+    /// kept notes at [`REEMBED_RATE`]. Prototypes learned with another encoder get new weights
+    /// from their θ ([`crate::reembed`]); an empty memory (never learned) is always accepted.
+    /// Allocates.
     pub fn restore(
         &self,
         weights: &EncoderWeights,
         capacity: usize,
+    ) -> Result<Restored, StateError> {
+        self.restore_at(weights, capacity, REEMBED_RATE)
+    }
+
+    /// [`Self::restore`] with the kept notes at the learner's sample `rate`.
+    pub fn restore_at(
+        &self,
+        weights: &EncoderWeights,
+        capacity: usize,
+        rate: f32,
     ) -> Result<Restored, StateError> {
         if self.version > STATE_VERSION {
             return Err(StateError::Newer(self.version));
@@ -231,6 +403,32 @@ impl MemoryState {
                 })
             })
             .collect::<Result<Vec<_>, _>>()?;
+        let kept_samples: usize = self
+            .prototypes
+            .iter()
+            .flat_map(|p| p.kept.iter().flat_map(|g| &g.notes))
+            .map(|n| n.pcm.len() / 4 * 3 / 2)
+            .sum();
+        if kept_samples > MAX_KEPT_SAMPLES + MAX_KEPT_SAMPLES / 100 {
+            return Err(StateError::Damaged(format!(
+                "{kept_samples} samples of kept notes, more than the {MAX_KEPT_SAMPLES} stored"
+            )));
+        }
+        let kept = self
+            .prototypes
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                s.restore_kept(rate).map_err(|e| {
+                    StateError::Damaged(format!("prototype {} (\"{}\"): {e}", i + 1, s.name))
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let own_db = self
+            .prototypes
+            .iter()
+            .map(|s| s.own_db.filter(|d| d.is_finite() && *d >= 0.0))
+            .collect();
         let mut reembedded = 0;
         if !same && !prototypes.is_empty() {
             let mut encoder = Encoder::new(weights.clone(), REEMBED_RATE);
@@ -242,6 +440,8 @@ impl MemoryState {
         let active = self.active.filter(|&a| a < prototypes.len());
         Ok(Restored {
             prototypes,
+            kept,
+            own_db,
             active,
             reembedded,
         })
@@ -307,10 +507,90 @@ mod tests {
         assert_eq!(p.weights, code(&[0.25; EMBED_DIM]));
         assert_eq!(p.theta[crate::plant::P::Cutoff as usize], 900.0);
         assert!(p.sources.is_empty());
-        // Saved again it is version 2 and reads back the same.
+        // Saved again it is this version and reads back the same.
         let again = MemoryState::of(&restored.prototypes, restored.active, &w.identity());
-        assert_eq!(again.version, 2);
+        assert_eq!(again.version, STATE_VERSION);
         assert_eq!(again.restore(&w, 256).unwrap(), restored);
+    }
+
+    /// A decaying 220 Hz tone of `secs` at 48 kHz, quantised as the store does.
+    fn tone(secs: f32) -> Vec<f32> {
+        (0..(secs * 48_000.0) as usize)
+            .map(|i| {
+                let t = i as f32 / 48_000.0;
+                let v = 0.5 * (-3.0 * t).exp() * (std::f32::consts::TAU * 220.0 * t).sin();
+                (v * 32_767.0).round() / 32_767.0
+            })
+            .collect()
+    }
+
+    fn kept_of(clips: &[Vec<f32>]) -> Reservoir {
+        let limits = ReservoirLimits::default();
+        Reservoir {
+            groups: vec![Group {
+                notes: clips
+                    .iter()
+                    .filter_map(|c| KeptNote::cut(c, 0, c.len(), 48_000.0, &limits))
+                    .collect(),
+            }],
+        }
+    }
+
+    #[test]
+    fn kept_notes_round_trip_and_are_bounded() {
+        let w = shipped();
+        let protos = vec![proto(0.2), proto(0.7)];
+        let kept = vec![kept_of(&[tone(1.0), tone(0.5)]), Reservoir::default()];
+        let own = vec![Some(3.25), None];
+        let state = MemoryState::with_kept(&protos, Some(0), &w.identity(), &kept, &own, 48_000.0);
+        assert_eq!(state.version, STATE_VERSION);
+        let json = serde_json::to_string(&state).unwrap();
+        let back: MemoryState = serde_json::from_str(&json).unwrap();
+        let r = back.restore_at(&w, 256, 48_000.0).unwrap();
+        assert_eq!(r.prototypes, protos);
+        assert_eq!(r.kept, kept, "the kept notes come back sample for sample");
+        assert_eq!(r.own_db, own);
+        // Saved again, the same bytes.
+        let again = MemoryState::with_kept(
+            &protos,
+            Some(0),
+            &w.identity(),
+            &r.kept,
+            &r.own_db,
+            48_000.0,
+        );
+        assert_eq!(serde_json::to_string(&again).unwrap(), json);
+        // At another rate the notes are left out, the prototypes kept.
+        let other = back.restore_at(&w, 256, 44_100.0).unwrap();
+        assert!(other.kept.iter().all(Reservoir::is_empty));
+        assert_eq!(other.prototypes, protos);
+        // Damaged notes are refused with a reason.
+        let mut bad = back.clone();
+        bad.prototypes[0].kept[0].notes[0].pcm = "not base64!".into();
+        let err = bad.restore(&w, 256).unwrap_err().to_string();
+        assert!(err.contains("not base64"), "{err}");
+        let mut long = back.clone();
+        long.prototypes[0].kept[0].notes[0] = SavedNote::of(&tone(3.0), 48_000.0);
+        let err = long.restore(&w, 256).unwrap_err().to_string();
+        assert!(err.contains("longer than the reservoir keeps"), "{err}");
+        let mut many = back.clone();
+        let note = many.prototypes[0].kept[0].notes[0].clone();
+        many.prototypes[0].kept[0].notes = vec![note; 9];
+        let err = many.restore(&w, 256).unwrap_err().to_string();
+        assert!(err.contains("9 kept notes"), "{err}");
+        // The store keeps at most MAX_KEPT_SAMPLES in all, the fullest reservoirs thinned first.
+        let big: Vec<Reservoir> = (0..24).map(|_| kept_of(&vec![tone(2.0); 8])).collect();
+        let protos40 = vec![proto(0.2); 24];
+        let state = MemoryState::with_kept(&protos40, None, &w.identity(), &big, &[], 48_000.0);
+        let stored: usize = state
+            .prototypes
+            .iter()
+            .flat_map(|p| p.kept.iter().flat_map(|g| &g.notes))
+            .map(|n| n.pcm.len() / 4 * 3 / 2)
+            .sum();
+        assert!(stored <= MAX_KEPT_SAMPLES, "{stored}");
+        assert!(state.prototypes.iter().all(|p| !p.kept.is_empty()));
+        assert!(state.restore(&w, 256).is_ok());
     }
 
     #[test]
