@@ -1028,10 +1028,13 @@ fn param_fuzz(rng: &mut XorShiftRng) -> Outcome {
 fn rich_state(rng: &mut XorShiftRng) -> Result<Vec<u8>> {
     let mut host = load()?;
     host.load_state(&memory_state()?)?;
-    // The learner rewrites a version-1 memory in this build's version when it starts.
+    // The learner rewrites a version-1 memory in this build's version (re-embedded when its
+    // encoder is not this build's) once it has taken it: an offline render waits for that.
+    host.set_offline(true)?;
     host.activate(SR, 512)?;
     host.render(&[], 4_800, 512)?;
     host.deactivate();
+    host.set_offline(false)?;
     for p in host.params()? {
         let value = if p.name == "Mode" {
             0.0
