@@ -1141,7 +1141,8 @@ fn state_garbage(rng: &mut XorShiftRng) -> Outcome {
         let out = host.process(&[NoteEv::on(0, 52, 0.8)], 512, None)?;
         ensure_clean(&out, what)?;
         let more = render(&mut host, &[], 2_048, 512)?;
-        ensure!(rms(&more[0]) > 1e-4, "{what}: the plugin stopped playing");
+        // Random knobs can make a quiet patch (−80 dBFS); silence is what is looked for.
+        ensure!(rms(&more[0]) > 1e-6, "{what}: the plugin stopped playing");
         all_notes_off(&mut host)?;
     }
     Ok(format!(
