@@ -12,8 +12,8 @@
 
 use crate::art::{Code, Memory};
 use crate::encoder::Embedding;
-use crate::learner::{LearnError, NoteEvent, Outcome, render_performance};
-use crate::plant::{Theta, note_to_hz};
+use crate::learner::{LearnError, Outcome, render_note};
+use crate::plant::Theta;
 use crate::reservoir::{Group, KeptNote, Reservoir, ReservoirLimits};
 
 /// Default match-tracking tolerance, dB (the yardstick). A patch plays the other notes of its
@@ -67,13 +67,7 @@ pub fn own_sound(theta: &Theta<f32>, sample_rate: f32, limits: &ReservoirLimits)
     let notes = SEED_NOTES
         .iter()
         .filter_map(|&n| {
-            let event = NoteEvent {
-                onset: 0,
-                release: held,
-                f0_hz: note_to_hz(n),
-                velocity: 0.8,
-            };
-            let audio = render_performance(theta, &[event], sample_rate, len);
+            let audio = render_note(theta, n, 0.8, held, sample_rate, len);
             KeptNote::cut(&audio, 0, len, sample_rate, limits)
         })
         .collect();
@@ -129,11 +123,6 @@ impl Keeper {
             config,
             ..Self::default()
         }
-    }
-
-    /// Settings.
-    pub fn config(&self) -> &KeeperConfig {
-        &self.config
     }
 
     /// Each prototype's kept notes.

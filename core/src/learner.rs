@@ -849,6 +849,26 @@ pub struct NoteEvent {
     pub velocity: f32,
 }
 
+/// One note of θ at MIDI `note` and `velocity` (0–1), held `held` samples from sample 0, in a
+/// render of `len` samples: how a patch sounds on its own (thumbnails, re-embedding, its own
+/// sound as kept notes). Allocates.
+pub fn render_note(
+    theta: &Theta<f32>,
+    note: f32,
+    velocity: f32,
+    held: usize,
+    sample_rate: f32,
+    len: usize,
+) -> Vec<f32> {
+    let event = NoteEvent {
+        onset: 0,
+        release: held,
+        f0_hz: crate::plant::note_to_hz(note),
+        velocity,
+    };
+    render_performance(theta, &[event], sample_rate, len)
+}
+
 /// Renders `events` with θ through the synth the plugin plays, `len` samples. Allocates.
 pub fn render_performance(
     theta: &Theta<f32>,

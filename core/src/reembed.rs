@@ -10,8 +10,8 @@
 use crate::art::{CODE_LEN, Code, code};
 use crate::coupling::CONTEXT_OFFSET_S;
 use crate::encoder::Encoder;
-use crate::learner::{NoteEvent, render_performance};
-use crate::plant::{Theta, note_to_hz};
+use crate::learner::render_note;
+use crate::plant::Theta;
 
 /// MIDI notes rendered: an octave either side of middle C, the register of the eval set.
 pub const NOTES: [f32; 3] = [48.0, 60.0, 72.0];
@@ -29,13 +29,7 @@ pub fn weights_for(theta: &Theta<f32>, encoder: &mut Encoder, sample_rate: f32) 
     let len = offset + encoder.context_len();
     let mut weights: Option<Code> = None;
     for &note in &NOTES {
-        let event = NoteEvent {
-            onset: 0,
-            release: len,
-            f0_hz: note_to_hz(note),
-            velocity: VELOCITY,
-        };
-        let audio = render_performance(theta, &[event], sample_rate, len);
+        let audio = render_note(theta, note, VELOCITY, len, sample_rate, len);
         let Some(h) = encoder.embed(&audio[offset..]) else {
             continue;
         };
@@ -93,13 +87,7 @@ mod tests {
         for (want, theta) in [(0, bright), (1, dark)] {
             let offset = (CONTEXT_OFFSET_S * SR) as usize;
             let len = offset + encoder.context_len();
-            let event = NoteEvent {
-                onset: 0,
-                release: len,
-                f0_hz: note_to_hz(55.0),
-                velocity: 0.7,
-            };
-            let audio = render_performance(&theta, &[event], SR, len);
+            let audio = render_note(&theta, 55.0, 0.7, len, SR, len);
             let h = encoder.embed(&audio[offset..]).expect("audible");
             match memory.present(&h, 1.0, false, |_| theta) {
                 Decision::Resonated { index, .. } => assert_eq!(index, want),

@@ -4,8 +4,8 @@
 
 use crate::coupling::CONTEXT_OFFSET_S;
 use crate::encoder::front::{Front, INPUT, MEL_BANDS};
-use crate::learner::{NoteEvent, render_performance};
-use crate::plant::{Theta, note_to_hz};
+use crate::learner::render_note;
+use crate::plant::Theta;
 
 /// The note thumbnails are rendered at (middle C).
 pub const NOTE: f32 = 60.0;
@@ -19,13 +19,7 @@ pub fn spectrum(
 ) -> Option<[f32; MEL_BANDS]> {
     let offset = (CONTEXT_OFFSET_S * sample_rate) as usize;
     let len = offset + front.context_len();
-    let event = NoteEvent {
-        onset: 0,
-        release: len,
-        f0_hz: note_to_hz(NOTE),
-        velocity: 0.8,
-    };
-    let audio = render_performance(theta, &[event], sample_rate, len);
+    let audio = render_note(theta, NOTE, 0.8, len, sample_rate, len);
     let mut features = [0.0; INPUT];
     front.compute(&audio[offset..], &mut features)?;
     let mut bands = [0.0; MEL_BANDS];
