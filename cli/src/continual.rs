@@ -56,13 +56,14 @@ pub fn continual(wavs: &[PathBuf], s: &LearnSettings, order_seed: u64) -> Result
         let base_after = distance(&baseline, src);
         eprintln!(
             "{}: {} presentations, new prototypes {:?}, own prototype {:?}, {} mispredicted, \
-             splits {:?}",
+             splits {:?}, {} merged",
             src.name,
             report.presentations.len(),
             report.allocated,
             own,
             report.mispredicted,
-            report.splits
+            report.splits,
+            report.merged
         );
         rows.push((report.allocated.len(), own, ours_after, base_after));
     }

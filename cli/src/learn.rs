@@ -241,6 +241,12 @@ pub fn learn(wavs: &[PathBuf], out: &Path, from: Option<&str>, s: &LearnSettings
             },
             started.elapsed().as_secs_f32()
         );
+        if report.merged > 0 {
+            eprintln!(
+                "  {} more new prototypes joined the first: one patch plays all their notes",
+                report.merged
+            );
+        }
         for (from, to) in &report.splits {
             eprintln!(
                 "  split: the patch of {} could not play both, so these notes went to {}",

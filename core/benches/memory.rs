@@ -19,7 +19,7 @@ fn embedding(c: &mut Criterion) {
     };
     let audio = render_performance(&default_theta(), &[note], 48_000.0, len);
     c.bench_function("embedding (features + encoder)", |b| {
-        b.iter(|| black_box(encoder.embed(black_box(&audio))))
+        b.iter(|| black_box(encoder.embed(black_box(&audio), note.f0_hz)))
     });
 }
 

@@ -277,6 +277,15 @@ pub fn hz_to_midi(hz: f32) -> f32 {
     69.0 + 12.0 * (hz / 440.0).log2()
 }
 
+/// The fundamental of a short stretch of one note, Hz: the median f0 of its pitched frames (0
+/// when none is pitched). The live learner measures a note's context with it before the note
+/// has ended. Allocates (it runs [`analyze`]).
+pub fn pitch_of(samples: &[f32], sample_rate: f32) -> f32 {
+    let analysis = analyze(samples, &AnalysisConfig::new(sample_rate));
+    let mut f0: Vec<f32> = analysis.frames.iter().filter_map(|f| f.f0_hz).collect();
+    median(&mut f0).unwrap_or(0.0)
+}
+
 /// Median of the values (reorders them); `None` when empty.
 fn median(v: &mut [f32]) -> Option<f32> {
     if v.is_empty() {

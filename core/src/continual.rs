@@ -20,7 +20,7 @@
 //! attractor.
 
 use crate::analysis::Analysis;
-use crate::art::{ArtConfig, Decision, Memory, code};
+use crate::art::{ArtConfig, Code, Decision, Memory, code};
 use crate::coupling::CONTEXT_OFFSET_S;
 use crate::encoder::{Embedding, Encoder, EncoderWeights};
 use crate::keeper::{Keeper, KeeperConfig, Refined};
@@ -78,6 +78,9 @@ pub struct RecordingReport {
     pub mispredicted: usize,
     /// Splits: (prototype whose refinement was refused, the new prototype its notes went to).
     pub splits: Vec<(usize, usize)>,
+    /// Prototypes committed for this recording that joined another one it committed, because
+    /// one patch plays the notes of both.
+    pub merged: usize,
 }
 
 /// The memory, the encoder and the search, learning from recordings in sequence.
@@ -156,7 +159,7 @@ impl ContinualLearner {
                 continue;
             }
             let now = self.clock + start as f64 / sample_rate as f64;
-            let Some(h) = encoder.embed(&samples[start..start + context]) else {
+            let Some(h) = encoder.embed(&samples[start..start + context], note.f0_hz) else {
                 report.notes.push(None);
                 heard.push(None);
                 continue;
@@ -200,51 +203,23 @@ impl ContinualLearner {
         if !learn {
             return Ok(report);
         }
-        // Refine each winner on its reservoir with this recording's notes as a new group.
-        let mut winners: Vec<usize> = report.notes.iter().flatten().copied().collect();
-        winners.sort_unstable();
-        winners.dedup();
-        for j in winners {
-            if self.memory.prototypes()[j].locked {
-                continue;
-            }
-            let mine: Vec<usize> = (0..report.notes.len())
-                .filter(|&i| report.notes[i] == Some(j) && heard[i].is_some())
-                .collect();
-            let (notes, embeddings): (Vec<KeptNote>, Vec<Embedding>) =
-                mine.iter().filter_map(|&i| heard[i].clone()).unzip();
-            if notes.is_empty() {
-                continue;
-            }
-            let box_before = before
-                .get(j)
-                .copied()
-                .unwrap_or(self.memory.prototypes()[j].weights);
-            let (config, weights) = (&self.config, &self.weights);
-            let fit = |memory: &Memory, k: usize, reservoir: &Reservoir, start: Theta<f32>| {
-                fit(config, weights, memory, k, reservoir, start, sample_rate)
-            };
-            match self.keeper.refine(
-                &mut self.memory,
-                j,
-                Group { notes },
-                false,
-                box_before,
-                &embeddings,
-                self.clock,
-                sample_rate,
-                fit,
-            )? {
-                Refined::Accepted(outcome) => report.refined.push((j, outcome.loss)),
-                Refined::Split(Some((k, outcome))) => {
-                    for &i in &mine {
-                        report.notes[i] = Some(k);
-                    }
-                    report.allocated.push(k);
-                    report.splits.push((j, k));
-                    report.refined.push((k, outcome.loss));
-                }
-                Refined::Split(None) => {}
+        // Prototypes learned before are refined first (their notes may split off). Then the
+        // prototypes this recording made become one where one patch plays their notes, and
+        // those not fitted yet are fitted.
+        let fresh_from = self.memory.prototypes().len() - report.allocated.len();
+        let winners = |report: &RecordingReport| {
+            let mut w: Vec<usize> = report.notes.iter().flatten().copied().collect();
+            w.sort_unstable();
+            w.dedup();
+            w
+        };
+        for j in winners(&report).into_iter().filter(|&j| j < fresh_from) {
+            self.refine(j, &before, &heard, sample_rate, &mut report)?;
+        }
+        let fitted = self.consolidate(fresh_from, &heard, sample_rate, &mut report)?;
+        for j in winners(&report).into_iter().filter(|&j| j >= fresh_from) {
+            if !fitted.contains(&j) {
+                self.refine(j, &before, &heard, sample_rate, &mut report)?;
             }
         }
         report.presentations = report
@@ -254,6 +229,131 @@ impl ContinualLearner {
             .filter(Option::is_some)
             .collect();
         Ok(report)
+    }
+}
+
+impl ContinualLearner {
+    /// Refines prototype `j` on its reservoir with the notes of this recording it won as a new
+    /// group (`before`: the category boxes before the recording); a split relabels them.
+    fn refine(
+        &mut self,
+        j: usize,
+        before: &[Code],
+        heard: &[Option<(KeptNote, Embedding)>],
+        sample_rate: f32,
+        report: &mut RecordingReport,
+    ) -> Result<(), LearnError> {
+        if self.memory.prototypes()[j].locked {
+            return Ok(());
+        }
+        let mine: Vec<usize> = (0..report.notes.len())
+            .filter(|&i| report.notes[i] == Some(j) && heard[i].is_some())
+            .collect();
+        let (notes, embeddings): (Vec<KeptNote>, Vec<Embedding>) =
+            mine.iter().filter_map(|&i| heard[i].clone()).unzip();
+        if notes.is_empty() {
+            return Ok(());
+        }
+        let box_before = before
+            .get(j)
+            .copied()
+            .unwrap_or(self.memory.prototypes()[j].weights);
+        let (config, weights) = (&self.config, &self.weights);
+        let fit = |memory: &Memory, k: usize, reservoir: &Reservoir, start: Theta<f32>| {
+            fit(config, weights, memory, k, reservoir, start, sample_rate)
+        };
+        match self.keeper.refine(
+            &mut self.memory,
+            j,
+            Group::new(notes),
+            false,
+            box_before,
+            &embeddings,
+            self.clock,
+            sample_rate,
+            fit,
+        )? {
+            Refined::Accepted(outcome) => report.refined.push((j, outcome.loss)),
+            Refined::Split(Some((k, outcome))) => {
+                for &i in &mine {
+                    report.notes[i] = Some(k);
+                }
+                report.allocated.push(k);
+                report.splits.push((j, k));
+                report.refined.push((k, outcome.loss));
+            }
+            Refined::Split(None) => {}
+        }
+        Ok(())
+    }
+
+    /// The prototypes this recording made (from `fresh_from` on: committed by recognition,
+    /// not fitted yet, or by a split, fitted) join the first one it committed by recognition
+    /// where one patch plays their notes ([`Keeper::consolidate`]); the report's indices
+    /// follow. Returns the split-made prototypes that stayed apart (already fitted).
+    fn consolidate(
+        &mut self,
+        fresh_from: usize,
+        heard: &[Option<(KeptNote, Embedding)>],
+        sample_rate: f32,
+        report: &mut RecordingReport,
+    ) -> Result<Vec<usize>, LearnError> {
+        let split_made: Vec<usize> = report.splits.iter().map(|s| s.1).collect();
+        let mut family: Vec<usize> = report.allocated.clone();
+        family.sort_unstable();
+        // Only a prototype not fitted yet can take others in.
+        let Some(&first) = family.iter().find(|k| !split_made.contains(k)) else {
+            return Ok(split_made);
+        };
+        family.retain(|&k| k >= first && k >= fresh_from);
+        if family.len() < 2 {
+            return Ok(split_made);
+        }
+        let of = |k: usize| -> (Group, Vec<Embedding>) {
+            let (notes, hs): (Vec<KeptNote>, Vec<Embedding>) = (0..report.notes.len())
+                .filter(|&i| report.notes[i] == Some(k))
+                .filter_map(|i| heard[i].clone())
+                .unzip();
+            (Group::new(notes), hs)
+        };
+        let (groups, embeddings): (Vec<Group>, Vec<Vec<Embedding>>) =
+            family.iter().map(|&k| of(k)).unzip();
+        let (config, weights) = (&self.config, &self.weights);
+        let fit = |memory: &Memory, k: usize, reservoir: &Reservoir, start: Theta<f32>| {
+            fit(config, weights, memory, k, reservoir, start, sample_rate)
+        };
+        let removed = self.keeper.consolidate(
+            &mut self.memory,
+            &family,
+            &groups,
+            &embeddings,
+            sample_rate,
+            fit,
+        )?;
+        let moved = |k: usize| {
+            let k = if removed.contains(&k) { first } else { k };
+            k - removed.iter().filter(|&&r| r < k).count()
+        };
+        for n in report.notes.iter_mut().flatten() {
+            *n = moved(*n);
+        }
+        report.allocated = (report.allocated.iter())
+            .filter(|k| !removed.contains(k))
+            .map(|&k| moved(k))
+            .collect();
+        for s in &mut report.splits {
+            s.1 = moved(s.1);
+        }
+        report.refined.retain(|r| !removed.contains(&r.0));
+        for r in &mut report.refined {
+            r.0 = moved(r.0);
+        }
+        report.merged = removed.len();
+        Ok(split_made
+            .into_iter()
+            .filter(|k| !removed.contains(k))
+            .map(moved)
+            .collect())
     }
 }
 

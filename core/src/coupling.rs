@@ -99,7 +99,7 @@ impl Attractor {
             self.sample_rate,
             &mut self.plain,
         );
-        self.encoder.embed(&self.plain)
+        self.encoder.embed(&self.plain, self.note.f0_hz)
     }
 
     /// λ · D² for θ (0 for a silent sound: silence has no embedding to pull).
@@ -122,7 +122,7 @@ impl Attractor {
         for (p, y) in self.plain.iter_mut().zip(&self.dual) {
             *p = y.v;
         }
-        let Some(h) = self.encoder.embed(&self.plain) else {
+        let Some(h) = self.encoder.embed(&self.plain, self.note.f0_hz) else {
             return (0.0, [0.0; N_THETA]);
         };
         let (d, dd_dh) = box_distance(&h, &self.lower, &self.upper);
@@ -132,7 +132,7 @@ impl Attractor {
         let d_h: Embedding = std::array::from_fn(|k| 2.0 * self.weight * d * dd_dh[k]);
         self.d_x.fill(0.0);
         self.encoder
-            .embed_backward(&self.plain, &d_h, &mut self.d_x);
+            .embed_backward(&self.plain, self.note.f0_hz, &d_h, &mut self.d_x);
         (self.weight * d * d, chain_to_inputs(&self.dual, &self.d_x))
     }
 }

@@ -25,6 +25,16 @@ pub struct MelBand {
     pub weights: Vec<f32>,
 }
 
+/// Centre frequencies (Hz) of the bands [`mel_filterbank`] makes with the same arguments.
+/// Allocates.
+pub fn mel_centres(sample_rate: f32, bands: usize, fmin: f32, fmax: f32) -> Vec<f32> {
+    let fmax = fmax.min(sample_rate / 2.0);
+    let (mlo, mhi) = (hz_to_mel(fmin.max(0.0)), hz_to_mel(fmax));
+    (1..=bands)
+        .map(|i| mel_to_hz(mlo + (mhi - mlo) * i as f32 / (bands + 1) as f32))
+        .collect()
+}
+
 /// Triangular filters for `bands` mel bands between `fmin` and `fmax` (limited to Nyquist) over
 /// the `fft_size / 2 + 1` bins of a real FFT at `sample_rate`. Allocates.
 pub fn mel_filterbank(

@@ -7,8 +7,11 @@
 //!   worse than its own kept notes. One not yet learned predicts everything.
 //! - **Guarded refinement**: a prototype is refined on its whole [`Reservoir`], the newest
 //!   group included; the result is accepted only if no earlier group plays more than
-//!   [`KeeperConfig::guard_db`] worse than before. Otherwise the newest group splits off into a
-//!   prototype of its own, and the old one keeps its patch and gets back its category box.
+//!   [`KeeperConfig::guard_db`] worse than right after its notes were learned (each kept note
+//!   holds that distance, so refinements cannot add up), and only if the newest group, fitted
+//!   alone, does not play better by more than [`KeeperConfig::tolerance_db`] than with the
+//!   shared patch (the patch could not play both). Otherwise the newest group splits off into
+//!   a prototype of its own, and the old one keeps its patch and gets back its category box.
 
 use crate::art::{Code, Memory};
 use crate::encoder::Embedding;
@@ -51,8 +54,9 @@ impl Default for KeeperConfig {
 pub enum Refined {
     /// The patch was refined and taken.
     Accepted(Outcome),
-    /// An earlier group would have played worse: the newest group went to a new prototype
-    /// (`Some(index)`, with its fit), or nowhere when the memory is full (`None`).
+    /// An earlier note would have played worse than right after it was learned, or the newest
+    /// group plays much better with a patch of its own: the newest group went to a new
+    /// prototype (`Some(index)`, with its fit), or nowhere when the memory is full (`None`).
     Split(Option<(usize, Outcome)>),
 }
 
@@ -71,7 +75,7 @@ pub fn own_sound(theta: &Theta<f32>, sample_rate: f32, limits: &ReservoirLimits)
             KeptNote::cut(&audio, 0, len, sample_rate, limits)
         })
         .collect();
-    Group { notes }
+    Group::new(notes)
 }
 
 /// Thins `reservoirs` until together they hold at most `budget` samples: one note at a time
@@ -226,14 +230,33 @@ impl Keeper {
             }
             None => candidate.add(group.clone(), &self.config.reservoir),
         }
-        let outcome = fit(memory, j, &candidate, old)?;
-        // Groups thinned away are no longer guarded; the newest is never its own guard.
+        // Groups thinned away are no longer guarded; the newest is never its own guard. Each
+        // guarded group is held to its distance right after it was learned, so refinements
+        // cannot add up to more than the guard.
         let guarded = earlier.min(candidate.groups.len().saturating_sub(1));
+        for k in candidate.groups[..guarded]
+            .iter_mut()
+            .flat_map(|g| &mut g.notes)
+        {
+            if k.reference_db.is_none() {
+                k.reference_db = Some(k.distance(&old, sample_rate));
+            }
+        }
+        let outcome = fit(memory, j, &candidate, old)?;
         let worse = candidate.groups[..guarded].iter().any(|g| {
             g.distance(&outcome.theta, sample_rate)
-                > g.distance(&old, sample_rate) + self.config.guard_db
+                > g.reference(&old, sample_rate) + self.config.guard_db
         });
-        if !worse {
+        // The patch could not play both when the new notes, fitted alone, play better by more
+        // than the match-tracking tolerance than the shared patch plays them.
+        let apart = !worse && guarded > 0 && {
+            let mut alone = Reservoir::default();
+            alone.add(group.clone(), &self.config.reservoir);
+            let solo = fit(memory, j, &alone, old)?;
+            alone.distance(&outcome.theta, sample_rate)
+                > alone.distance(&solo.theta, sample_rate) + self.config.tolerance_db
+        };
+        if !worse && !apart {
             self.accept(memory, j, candidate, &outcome, sample_rate);
             return Ok(Refined::Accepted(outcome));
         }
@@ -255,15 +278,74 @@ impl Keeper {
         Ok(Refined::Split(Some((k, outcome))))
     }
 
-    /// Takes a refinement: the patch, the reservoir and its own distance.
+    /// Prototypes committed one after another for one run of notes (`fresh`, none fitted yet;
+    /// `groups[i]` the notes `fresh[i]` won, `embeddings[i]` theirs) become one where a single
+    /// patch plays them: all their notes are fitted together, and each later group joins the
+    /// first unless, fitted alone, it plays better than with the shared patch by more than
+    /// [`KeeperConfig::tolerance_db`] (the same test a refinement splits by). A joining
+    /// prototype's notes widen the first one's category box and it is removed from `memory`
+    /// and from here. Returns the removed prototypes, highest first (later indices move
+    /// down by one for each). `fit` as for [`Self::refine`]. Allocates.
+    #[allow(clippy::too_many_arguments)]
+    pub fn consolidate(
+        &mut self,
+        memory: &mut Memory,
+        fresh: &[usize],
+        groups: &[Group],
+        embeddings: &[Vec<Embedding>],
+        sample_rate: f32,
+        mut fit: impl FnMut(&Memory, usize, &Reservoir, Theta<f32>) -> Result<Outcome, LearnError>,
+    ) -> Result<Vec<usize>, LearnError> {
+        let Some(&first) = fresh.first() else {
+            return Ok(Vec::new());
+        };
+        if fresh.len() < 2 || groups.len() != fresh.len() || embeddings.len() != fresh.len() {
+            return Ok(Vec::new());
+        }
+        let limits = ReservoirLimits {
+            notes: usize::MAX,
+            ..self.config.reservoir
+        };
+        let mut all = Reservoir::default();
+        for g in groups {
+            all.add(g.clone(), &limits);
+        }
+        let start = memory.prototypes()[first].theta;
+        let shared = fit(memory, first, &all, start)?;
+        let mut removed = Vec::new();
+        for i in (1..fresh.len()).rev() {
+            let mut alone = Reservoir::default();
+            alone.add(groups[i].clone(), &limits);
+            let solo = fit(memory, fresh[i], &alone, shared.theta)?;
+            let apart = alone.distance(&shared.theta, sample_rate)
+                > alone.distance(&solo.theta, sample_rate) + self.config.tolerance_db;
+            if !apart {
+                for h in &embeddings[i] {
+                    memory.widen(first, h);
+                }
+                memory.remove(fresh[i]);
+                self.remove(fresh[i]);
+                removed.push(fresh[i]);
+            }
+        }
+        Ok(removed)
+    }
+
+    /// Takes a refinement: the patch, the reservoir (groups without a reference take their
+    /// distance now) and its own distance.
     fn accept(
         &mut self,
         memory: &mut Memory,
         j: usize,
-        reservoir: Reservoir,
+        mut reservoir: Reservoir,
         outcome: &Outcome,
         sample_rate: f32,
     ) {
+        for k in reservoir.groups.iter_mut().flat_map(|g| &mut g.notes) {
+            if k.reference_db.is_none() {
+                k.reference_db = Some(k.distance(&outcome.theta, sample_rate));
+            }
+        }
         self.own[j] = Some(reservoir.distance(&outcome.theta, sample_rate));
         self.reservoirs[j] = reservoir;
         if let Some(p) = memory.prototype_mut(j) {
@@ -291,6 +373,20 @@ mod tests {
         }
     }
 
+    /// Refines prototype 0 of `m` with `group` (one embedding, its box before fixed).
+    fn refine0(
+        keeper: &mut Keeper,
+        m: &mut Memory,
+        group: Group,
+        fit: impl FnMut(&Memory, usize, &Reservoir, Theta<f32>) -> Result<Outcome, LearnError>,
+    ) -> Refined {
+        let h = [0.35; crate::encoder::EMBED_DIM];
+        let box_before = code(&[0.3; crate::encoder::EMBED_DIM]);
+        keeper
+            .refine(m, 0, group, false, box_before, &[h], 1.0, SR, fit)
+            .expect("fits")
+    }
+
     /// A memory holding one learned prototype with `theta` (as from a preset: nothing kept).
     fn memory(theta: Theta<f32>) -> Memory {
         let mut m = Memory::new(ArtConfig::default());
@@ -308,42 +404,19 @@ mod tests {
         let a = archetypes();
         let (saw, sine) = (a[0], a[3]);
         let other = own_sound(&sine, SR, &ReservoirLimits::default());
-        let h = [0.35; crate::encoder::EMBED_DIM];
         let box_before = code(&[0.3; crate::encoder::EMBED_DIM]);
         // A refinement that keeps the patch is taken, and the own sound is now kept.
         let mut m = memory(saw);
         let mut keeper = Keeper::new(KeeperConfig::default());
-        let r = keeper
-            .refine(
-                &mut m,
-                0,
-                other.clone(),
-                false,
-                box_before,
-                &[h],
-                1.0,
-                SR,
-                |_, _, _, s| Ok(outcome(s)),
-            )
-            .expect("fits");
+        let r = refine0(&mut keeper, &mut m, other.clone(), |_, _, _, s| {
+            Ok(outcome(s))
+        });
         assert!(matches!(r, Refined::Accepted(_)), "{r:?}");
         assert_eq!(keeper.reservoirs()[0].groups.len(), 2);
         // One that would make it sound like another instrument splits the notes off instead.
         let mut m = memory(saw);
         let mut keeper = Keeper::new(KeeperConfig::default());
-        let r = keeper
-            .refine(
-                &mut m,
-                0,
-                other,
-                false,
-                box_before,
-                &[h],
-                1.0,
-                SR,
-                |_, _, _, _| Ok(outcome(sine)),
-            )
-            .expect("fits");
+        let r = refine0(&mut keeper, &mut m, other, |_, _, _, _| Ok(outcome(sine)));
         let Refined::Split(Some((k, _))) = r else {
             panic!("no split: {r:?}")
         };
@@ -357,6 +430,107 @@ mod tests {
         let sine_note = &own_sound(&sine, SR, &ReservoirLimits::default()).notes[1];
         assert!(keeper.predicts(1, &sine, sine_note, SR));
         assert!(!keeper.predicts(1, &sine, saw_note, SR));
+    }
+
+    /// The new notes split off when a patch of their own plays them much better than the
+    /// shared one, even though the shared one kept the old notes; and each kept note is held
+    /// to its distance right after it was learned, not to the last refinement's.
+    #[test]
+    fn notes_a_shared_patch_cannot_play_split_and_references_hold() {
+        let a = archetypes();
+        let (saw, sine) = (a[0], a[3]);
+        let limits = ReservoirLimits::default();
+        let sine_notes = own_sound(&sine, SR, &limits);
+        let alone_len = sine_notes.notes.len();
+        // The shared fit keeps the saw (so the saw's notes are kept as they were); the new
+        // notes fitted alone become the sine.
+        let mut m = memory(saw);
+        let mut keeper = Keeper::new(KeeperConfig::default());
+        let r = refine0(&mut keeper, &mut m, sine_notes.clone(), |_, _, r, s| {
+            Ok(outcome(if r.len() == alone_len { sine } else { s }))
+        });
+        assert!(matches!(r, Refined::Split(Some((1, _)))), "{r:?}");
+        assert_eq!(m.prototypes()[0].theta, saw);
+        assert_eq!(m.prototypes()[1].theta, sine);
+        assert!(
+            keeper.reservoirs()[1]
+                .groups
+                .iter()
+                .flat_map(|g| &g.notes)
+                .all(|k| k.reference_db.is_some()),
+            "learned notes carry their reference"
+        );
+        // A patch that plays its notes exactly as now is refused once they were learned
+        // 0.2 dB better than now: the guard counts from the reference.
+        let mut m = memory(saw);
+        let mut keeper = Keeper::new(KeeperConfig::default());
+        let mut own = Reservoir::default();
+        let mut group = own_sound(&saw, SR, &limits);
+        for k in &mut group.notes {
+            k.reference_db = Some(k.distance(&saw, SR) - 0.2);
+        }
+        own.add(group, &limits);
+        keeper.restore(1, vec![own], vec![Some(1.0)]);
+        let r = refine0(
+            &mut keeper,
+            &mut m,
+            own_sound(&saw, SR, &limits),
+            |_, _, _, s| Ok(outcome(s)),
+        );
+        assert!(matches!(r, Refined::Split(_)), "{r:?}");
+    }
+
+    /// Two prototypes one recording committed become one when one patch plays both groups,
+    /// and stay two when the second group, fitted alone, plays much better.
+    #[test]
+    fn fresh_prototypes_join_when_one_patch_plays_them() {
+        let a = archetypes();
+        let (saw, sine) = (a[0], a[3]);
+        let limits = ReservoirLimits::default();
+        let fresh = |m: &mut Memory| {
+            for v in [0.2, 0.7] {
+                m.commit(&[v; crate::encoder::EMBED_DIM], 0.0, saw);
+            }
+        };
+        let points = vec![
+            vec![[0.2; crate::encoder::EMBED_DIM]],
+            vec![[0.7; crate::encoder::EMBED_DIM]],
+        ];
+        // One instrument: every fit plays the saw.
+        let mut m = Memory::new(ArtConfig::default());
+        fresh(&mut m);
+        let mut keeper = Keeper::new(KeeperConfig::default());
+        let groups = [own_sound(&saw, SR, &limits), own_sound(&saw, SR, &limits)];
+        let removed = keeper
+            .consolidate(&mut m, &[0, 1], &groups, &points, SR, |_, _, _, s| {
+                Ok(outcome(s))
+            })
+            .expect("fits");
+        assert_eq!(removed, vec![1]);
+        assert_eq!(m.prototypes().len(), 1);
+        let (lo, hi) = m.bounds(0).expect("one box");
+        assert!(
+            lo[0] <= 0.2 && hi[0] >= 0.7,
+            "the box holds both: {lo:?} {hi:?}"
+        );
+        // Two instruments: the second group alone is the sine, which the shared saw cannot play.
+        let mut m = Memory::new(ArtConfig::default());
+        fresh(&mut m);
+        let groups = [own_sound(&saw, SR, &limits), own_sound(&sine, SR, &limits)];
+        let alone_len = groups[1].notes.len();
+        let whole = groups.iter().map(|g| g.notes.len()).sum::<usize>();
+        assert_ne!(alone_len, whole);
+        let removed = keeper
+            .consolidate(&mut m, &[0, 1], &groups, &points, SR, |_, k, r, s| {
+                Ok(outcome(if k == 1 && r.len() == alone_len {
+                    sine
+                } else {
+                    s
+                }))
+            })
+            .expect("fits");
+        assert!(removed.is_empty());
+        assert_eq!(m.prototypes().len(), 2);
     }
 
     #[test]

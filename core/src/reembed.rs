@@ -11,7 +11,7 @@ use crate::art::{CODE_LEN, Code, code};
 use crate::coupling::CONTEXT_OFFSET_S;
 use crate::encoder::Encoder;
 use crate::learner::render_note;
-use crate::plant::Theta;
+use crate::plant::{Theta, note_to_hz};
 
 /// MIDI notes rendered: an octave either side of middle C, the register of the eval set.
 pub const NOTES: [f32; 3] = [48.0, 60.0, 72.0];
@@ -30,7 +30,7 @@ pub fn weights_for(theta: &Theta<f32>, encoder: &mut Encoder, sample_rate: f32) 
     let mut weights: Option<Code> = None;
     for &note in &NOTES {
         let audio = render_note(theta, note, VELOCITY, len, sample_rate, len);
-        let Some(h) = encoder.embed(&audio[offset..]) else {
+        let Some(h) = encoder.embed(&audio[offset..], note_to_hz(note)) else {
             continue;
         };
         let input = code(&h);
@@ -88,7 +88,9 @@ mod tests {
             let offset = (CONTEXT_OFFSET_S * SR) as usize;
             let len = offset + encoder.context_len();
             let audio = render_note(&theta, 55.0, 0.7, len, SR, len);
-            let h = encoder.embed(&audio[offset..]).expect("audible");
+            let h = encoder
+                .embed(&audio[offset..], note_to_hz(55.0))
+                .expect("audible");
             match memory.present(&h, 1.0, false, |_| theta) {
                 Decision::Resonated { index, .. } => assert_eq!(index, want),
                 other => panic!("patch {want} did not resonate with its prototype: {other:?}"),

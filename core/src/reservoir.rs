@@ -38,6 +38,11 @@ pub struct KeptNote {
     pub clip: Vec<f32>,
     /// The clip's analysis (one note, or more when the cut found more).
     pub analysis: Analysis,
+    /// Distance (dB) of its prototype's patch on this note right after the note was learned:
+    /// what a later refinement may not move it away from by more than the guard. `None` until
+    /// learned (or when restored from a state that did not record it), when the patch's
+    /// present distance stands in. Learner thread.
+    pub reference_db: Option<f32>,
 }
 
 impl KeptNote {
@@ -57,7 +62,11 @@ impl KeptNote {
         }
         let clip = samples[from..end].to_vec();
         let analysis = analyze(&clip, &AnalysisConfig::new(sample_rate));
-        (!analysis.notes.is_empty()).then_some(Self { clip, analysis })
+        (!analysis.notes.is_empty()).then_some(Self {
+            clip,
+            analysis,
+            reference_db: None,
+        })
     }
 
     /// MIDI pitch of its first note (0 when unpitched).
@@ -93,6 +102,25 @@ pub struct Group {
 }
 
 impl Group {
+    /// A group of `notes`.
+    pub fn new(notes: Vec<KeptNote>) -> Self {
+        Self { notes }
+    }
+
+    /// Mean over the notes of each one's distance right after it was learned, the distance
+    /// under `theta` standing in for a note not yet learned.
+    pub fn reference(&self, theta: &Theta<f32>, sample_rate: f32) -> f32 {
+        let n = self.notes.len().max(1) as f32;
+        self.notes
+            .iter()
+            .map(|k| {
+                k.reference_db
+                    .unwrap_or_else(|| k.distance(theta, sample_rate))
+            })
+            .sum::<f32>()
+            / n
+    }
+
     /// Mean distance of θ over the group's notes (0 for an empty group).
     pub fn distance(&self, theta: &Theta<f32>, sample_rate: f32) -> f32 {
         let n = self.notes.len().max(1) as f32;
@@ -216,6 +244,7 @@ mod tests {
                 }],
                 ..Analysis::default()
             },
+            reference_db: None,
         }
     }
 
@@ -227,30 +256,18 @@ mod tests {
         };
         let mut r = Reservoir::default();
         r.add(
-            Group {
-                notes: vec![note(48.0), note(60.0), note(61.0), note(72.0)],
-            },
+            Group::new(vec![note(48.0), note(60.0), note(61.0), note(72.0)]),
             &limits,
         );
         assert_eq!(r.len(), 4);
-        r.add(
-            Group {
-                notes: vec![note(50.0), note(70.0)],
-            },
-            &limits,
-        );
+        r.add(Group::new(vec![note(50.0), note(70.0)]), &limits);
         assert_eq!(r.len(), 4);
         assert_eq!(r.groups.len(), 2, "both groups kept");
         let first: Vec<f32> = r.groups[0].notes.iter().map(KeptNote::midi).collect();
         assert_eq!(first, vec![48.0, 72.0], "the extremes of the range stay");
         // Single-note groups past the bound: the oldest goes.
         for m in [40.0, 41.0, 42.0, 43.0, 44.0] {
-            r.add(
-                Group {
-                    notes: vec![note(m)],
-                },
-                &limits,
-            );
+            r.add(Group::new(vec![note(m)]), &limits);
         }
         assert_eq!(r.len(), 4);
         let kept: Vec<f32> = r.groups.iter().map(|g| g.notes[0].midi()).collect();

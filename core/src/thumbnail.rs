@@ -21,7 +21,11 @@ pub fn spectrum(
     let len = offset + front.context_len();
     let audio = render_note(theta, NOTE, 0.8, len, sample_rate, len);
     let mut features = [0.0; INPUT];
-    front.compute(&audio[offset..], &mut features)?;
+    front.compute(
+        &audio[offset..],
+        crate::plant::note_to_hz(NOTE),
+        &mut features,
+    )?;
     let mut bands = [0.0; MEL_BANDS];
     bands.copy_from_slice(&features[..MEL_BANDS]);
     Some(bands)

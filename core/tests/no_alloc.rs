@@ -56,8 +56,10 @@ fn embedding_and_resonance_search_never_allocate() {
     }
     let mut found = None;
     assert_no_alloc(|| {
-        let h = encoder.embed(&audio).unwrap_or([0.5; EMBED_DIM]);
-        encoder.embed_backward(&audio, &[0.1; EMBED_DIM], &mut d_x);
+        let h = encoder
+            .embed(&audio, note.f0_hz)
+            .unwrap_or([0.5; EMBED_DIM]);
+        encoder.embed_backward(&audio, note.f0_hz, &[0.1; EMBED_DIM], &mut d_x);
         found = memory.search(&code(&h)).1;
         // A resonating presentation learns in place.
         memory.present(&[0.5; EMBED_DIM], 1.0, true, |_| default_theta());

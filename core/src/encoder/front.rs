@@ -8,7 +8,7 @@
 //! deviation over time (movement) and the per-frame mean (the amplitude envelope: attack,
 //! decay). Frames do not overlap, so one embedding costs `CONTEXT_FRAMES` FFTs.
 
-use crate::features::mel_filterbank;
+use crate::features::{mel_centres, mel_filterbank};
 use crate::stft::{FrameFft, band_power};
 
 /// Mel bands of the encoder's input.
@@ -17,8 +17,15 @@ pub const MEL_BANDS: usize = 32;
 pub const CONTEXT_FRAMES: usize = 12;
 /// Frame size at 48 kHz, samples (the hop is the same).
 pub const FRAME_48K: usize = 1_024;
-/// Length of the feature vector: band means, band deviations, frame means.
-pub const INPUT: usize = 2 * MEL_BANDS + CONTEXT_FRAMES;
+/// Points of the pitch-relative profile: the band means read at f0 · 2^(k / 4), six octaves.
+pub const RELATIVE: usize = 24;
+/// Length of the feature vector: band means, band deviations, frame means, the pitch-relative
+/// profile and the pitch itself.
+pub const INPUT: usize = 2 * MEL_BANDS + CONTEXT_FRAMES + RELATIVE + 1;
+/// Where the pitch-relative profile starts in the feature vector.
+const RELATIVE_AT: usize = 2 * MEL_BANDS + CONTEXT_FRAMES;
+/// The pitch a context of unknown f0 is read at, Hz (middle C).
+pub const REFERENCE_HZ: f32 = 261.63;
 /// Depth of the dB scale below the context's loudest band.
 const FLOOR_DB: f32 = 80.0;
 /// A context whose loudest band is below this (dB, a full-scale sine is about −6) is silence:
@@ -35,6 +42,11 @@ pub struct Front {
     fft: FrameFft<f32>,
     /// Mel filters `(first bin, weights)`.
     mel: Vec<(usize, Vec<f32>)>,
+    /// Centre of each mel band, log2 Hz.
+    centres: Vec<f32>,
+    /// The pitch-relative profile's reading of the band means: `(lower band, weight of the
+    /// upper band)` per point, set by each `compute` from its f0.
+    reading: [(usize, f32); RELATIVE],
     /// Band powers of the context, `[frame * MEL_BANDS + band]`.
     power: Vec<f32>,
     /// The context in [0, 1] units, same layout.
@@ -61,11 +73,17 @@ impl Front {
             .into_iter()
             .map(|b| (b.start, b.weights))
             .collect();
+        let centres = mel_centres(sr, MEL_BANDS, 30.0, 16_000.0)
+            .into_iter()
+            .map(f32::log2)
+            .collect();
         let n = CONTEXT_FRAMES * MEL_BANDS;
         Self {
             d_bins: vec![0.0; fft.bins()],
             fft,
             mel,
+            centres,
+            reading: [(0, 0.0); RELATIVE],
             power: vec![0.0; n],
             unit: vec![0.0; n],
             loudest: 0,
@@ -84,9 +102,10 @@ impl Front {
     }
 
     /// The features of the context at the start of `x` (at least [`Self::context_len`]
-    /// samples) into `out`; `None` for silence (or a short `x`), `Some(loudest band dB)`
-    /// otherwise. Allocates nothing.
-    pub fn compute(&mut self, x: &[f32], out: &mut [f32; INPUT]) -> Option<f32> {
+    /// samples), whose fundamental is `f0_hz` (measured, not learned; 0 or not finite when
+    /// unknown: read at [`REFERENCE_HZ`]), into `out`; `None` for silence (or a short `x`),
+    /// `Some(loudest band dB)` otherwise. Allocates nothing.
+    pub fn compute(&mut self, x: &[f32], f0_hz: f32, out: &mut [f32; INPUT]) -> Option<f32> {
         let n = self.fft.size();
         if x.len() < self.context_len() {
             return None;
@@ -112,16 +131,27 @@ impl Front {
             *u = ((db(p) - peak_db).max(-FLOOR_DB) + FLOOR_DB) / FLOOR_DB;
         }
         summarise(&self.unit, out);
+        self.read_relative(f0_hz, out);
         Some(peak_db)
     }
 
     /// Adds ∂(d_features · features)/∂x to `d_x` for the context at the start of `x`: the
     /// chain through the summary, the dB scale (with its moving reference), the mel filters and
     /// the FFT. Recomputes the forward pass; allocates nothing. Does nothing for silence.
-    pub fn backward(&mut self, x: &[f32], d_features: &[f32; INPUT], d_x: &mut [f32]) {
+    pub fn backward(&mut self, x: &[f32], f0_hz: f32, d_features: &[f32; INPUT], d_x: &mut [f32]) {
         let mut scratch = [0.0f32; INPUT];
-        if self.compute(x, &mut scratch).is_none() || d_x.len() < self.context_len() {
+        if self.compute(x, f0_hz, &mut scratch).is_none() || d_x.len() < self.context_len() {
             return;
+        }
+        // The profile reads the band means linearly (f0 is a constant of the context).
+        let mut d_mean = [0.0f32; MEL_BANDS];
+        d_mean.copy_from_slice(&d_features[..MEL_BANDS]);
+        for (k, &(i, t)) in self.reading.iter().enumerate() {
+            let d = d_features[RELATIVE_AT + k];
+            d_mean[i] += (1.0 - t) * d;
+            if t > 0.0 {
+                d_mean[i + 1] += t * d;
+            }
         }
         // Summary → unit values.
         let c = CONTEXT_FRAMES as f32;
@@ -132,7 +162,7 @@ impl Front {
                 let i = t * MEL_BANDS + b;
                 let d_std = d_features[MEL_BANDS + b] * (self.unit[i] - mean) / (c * std);
                 self.d_unit[i] =
-                    d_features[b] / c + d_std + d_features[2 * MEL_BANDS + t] / MEL_BANDS as f32;
+                    d_mean[b] / c + d_std + d_features[2 * MEL_BANDS + t] / MEL_BANDS as f32;
             }
         }
         // Unit values → dB → power. A floored value is flat; every unfloored one also moves
@@ -167,6 +197,38 @@ impl Front {
             }
             self.fft.adjoint_into(&mut d_x[t * n..], 1.0);
         }
+    }
+}
+
+impl Front {
+    /// Fills the pitch-relative profile and the pitch of `out` from its band means: each point
+    /// f0 · 2^(k / 4) interpolated in log frequency between the two nearest band centres (held
+    /// at the end bands). Below the fundamental a band holds no harmonic of the note, so the
+    /// absolute band means shift with the note; read from f0 up, one instrument's profile
+    /// stays put while its pitch moves.
+    fn read_relative(&mut self, f0_hz: f32, out: &mut [f32; INPUT]) {
+        let f0 = if f0_hz.is_finite() && f0_hz > 0.0 {
+            f0_hz
+        } else {
+            REFERENCE_HZ
+        };
+        let last = MEL_BANDS - 1;
+        for k in 0..RELATIVE {
+            let f = f0.log2() + k as f32 / 4.0;
+            let upper = self.centres.partition_point(|&c| c <= f);
+            self.reading[k] = if upper == 0 {
+                (0, 0.0)
+            } else if upper > last {
+                (last, 0.0)
+            } else {
+                let (a, b) = (self.centres[upper - 1], self.centres[upper]);
+                (upper - 1, (f - a) / (b - a))
+            };
+            let (i, t) = self.reading[k];
+            let upper_value = if t > 0.0 { out[i + 1] } else { 0.0 };
+            out[RELATIVE_AT + k] = (1.0 - t) * out[i] + t * upper_value;
+        }
+        out[INPUT - 1] = (f0 / REFERENCE_HZ).log2();
     }
 }
 

@@ -173,9 +173,10 @@ impl Encoder {
         self.front.frame_len()
     }
 
-    /// Embeds the context at the start of `x`; `None` for silence or too few samples.
-    pub fn embed(&mut self, x: &[f32]) -> Option<Embedding> {
-        self.front.compute(x, &mut self.features)?;
+    /// Embeds the context at the start of `x`, whose fundamental is `f0_hz` (measured; 0 when
+    /// unknown); `None` for silence or too few samples.
+    pub fn embed(&mut self, x: &[f32], f0_hz: f32) -> Option<Embedding> {
+        self.front.compute(x, f0_hz, &mut self.features)?;
         Some(self.embed_features())
     }
 
@@ -205,15 +206,17 @@ impl Encoder {
         h
     }
 
-    /// Embeds the context at the start of `x` and adds ∂(d_h · h)/∂x to `d_x`; returns the
-    /// embedding (`None` for silence, when nothing is added).
+    /// Embeds the context at the start of `x` (fundamental `f0_hz`, a constant of the context)
+    /// and adds ∂(d_h · h)/∂x to `d_x`; returns the embedding (`None` for silence, when nothing
+    /// is added).
     pub fn embed_backward(
         &mut self,
         x: &[f32],
+        f0_hz: f32,
         d_h: &Embedding,
         d_x: &mut [f32],
     ) -> Option<Embedding> {
-        let h = self.embed(x)?;
+        let h = self.embed(x, f0_hz)?;
         mlp::backward(
             &self.weights.layers,
             &mut self.trace,
@@ -224,7 +227,7 @@ impl Encoder {
         for (d, &s) in self.d_features.iter_mut().zip(&self.weights.input_scale) {
             *d *= s;
         }
-        self.front.backward(x, &self.d_features, d_x);
+        self.front.backward(x, f0_hz, &self.d_features, d_x);
         Some(h)
     }
 }

@@ -11,6 +11,7 @@
 
 use super::front::{Front, INPUT};
 use super::train::Rng;
+use crate::plant::note_to_hz;
 use rustysynth::{SoundFont, Synthesizer, SynthesizerSettings};
 use std::path::Path;
 use std::sync::Arc;
@@ -87,7 +88,7 @@ pub struct RealConfig {
 impl Default for RealConfig {
     fn default() -> Self {
         Self {
-            notes: 6,
+            notes: 12,
             velocities: [56, 88, 120],
             wet_share: 0.5,
             sample_rate: 48_000.0,
@@ -164,7 +165,8 @@ pub fn render_real(
                     }
                     let start = rng.below(jitter);
                     let mut features = [0.0; INPUT];
-                    if front.compute(&left[start..], &mut features).is_some() {
+                    let f0 = note_to_hz(note as f32);
+                    if front.compute(&left[start..], f0, &mut features).is_some() {
                         views.push(RealView {
                             program,
                             font: fi as u8,

@@ -23,6 +23,7 @@ pub mod table;
 pub use state::{MemoryState, Restored, SavedPrototype, StateError};
 pub use table::PatchTable;
 
+use crate::analysis::pitch_of;
 use crate::art::{ArtConfig, Code, Decision, Memory, Prototype, code};
 use crate::coupling::CONTEXT_OFFSET_S;
 use crate::encoder::{Embedding, Encoder, EncoderWeights};
@@ -544,9 +545,10 @@ impl LiveLearner {
             return;
         }
         let start = (from - self.audio_start) as usize;
+        let heard = &self.audio[start..start + context as usize];
         let embedding = self
             .encoder
-            .embed(&self.audio[start..start + context as usize]);
+            .embed(heard, pitch_of(heard, self.config.sample_rate));
         if let Some(h) = embedding {
             self.last_input = Some(h);
             let winner = if settings.mode == Mode::Learn {
@@ -701,7 +703,7 @@ impl LiveLearner {
         let refined = self.keeper.refine(
             &mut self.memory,
             target,
-            Group { notes: vec![kept] },
+            Group::new(vec![kept]),
             extend,
             run.box_before,
             &run.embeddings,

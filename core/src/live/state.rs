@@ -79,6 +79,10 @@ pub struct SavedNote {
     pub rate: u32,
     /// The samples.
     pub pcm: String,
+    /// Its prototype's distance on it right after it was learned, dB (absent in older states
+    /// and for notes not yet learned: the patch's distance when next refined stands in).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference_db: Option<f32>,
 }
 
 impl SavedNote {
@@ -98,6 +102,7 @@ impl SavedNote {
         Self {
             rate: rate.round() as u32,
             pcm: BASE64.encode(bytes),
+            reference_db: None,
         }
     }
 
@@ -216,7 +221,10 @@ impl SavedPrototype {
                     notes: g
                         .notes
                         .iter()
-                        .map(|n| SavedNote::of(&n.clip, rate))
+                        .map(|n| SavedNote {
+                            reference_db: n.reference_db.filter(|d| d.is_finite()),
+                            ..SavedNote::of(&n.clip, rate)
+                        })
                         .collect(),
                 })
                 .collect(),
@@ -243,7 +251,8 @@ impl SavedPrototype {
             for n in g.notes.iter().filter(|n| n.rate as f32 == rate.round()) {
                 let clip = n.samples(longest)?;
                 let len = clip.len();
-                if let Some(k) = KeptNote::cut(&clip, 0, len, rate, &limits) {
+                if let Some(mut k) = KeptNote::cut(&clip, 0, len, rate, &limits) {
+                    k.reference_db = n.reference_db.filter(|d| d.is_finite() && *d >= 0.0);
                     group.notes.push(k);
                 }
             }
@@ -527,12 +536,12 @@ mod tests {
     fn kept_of(clips: &[Vec<f32>]) -> Reservoir {
         let limits = ReservoirLimits::default();
         Reservoir {
-            groups: vec![Group {
-                notes: clips
+            groups: vec![Group::new(
+                clips
                     .iter()
                     .filter_map(|c| KeptNote::cut(c, 0, c.len(), 48_000.0, &limits))
                     .collect(),
-            }],
+            )],
         }
     }
 
@@ -540,7 +549,9 @@ mod tests {
     fn kept_notes_round_trip_and_are_bounded() {
         let w = shipped();
         let protos = vec![proto(0.2), proto(0.7)];
-        let kept = vec![kept_of(&[tone(1.0), tone(0.5)]), Reservoir::default()];
+        let mut kept = vec![kept_of(&[tone(1.0), tone(0.5)]), Reservoir::default()];
+        // A learned note keeps its reference distance; one not yet learned has none.
+        kept[0].groups[0].notes[0].reference_db = Some(2.5);
         let own = vec![Some(3.25), None];
         let state = MemoryState::with_kept(&protos, Some(0), &w.identity(), &kept, &own, 48_000.0);
         assert_eq!(state.version, STATE_VERSION);
