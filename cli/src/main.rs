@@ -81,21 +81,25 @@ enum Command {
         /// MIDI notes, played one after another, e.g. 48,55,60.
         #[arg(long, value_delimiter = ',', required = true)]
         notes: Vec<u8>,
-        /// Seconds each note is held.
-        #[arg(long, default_value_t = 1.5)]
-        hold: f32,
-        /// Seconds between one note's release and the next note.
-        #[arg(long, default_value_t = 0.5)]
-        gap: f32,
-        /// MIDI velocity, 1–127.
-        #[arg(long, default_value_t = 100)]
-        velocity: u8,
-        /// Output sample rate, Hz.
-        #[arg(long, default_value_t = 48_000)]
-        sample_rate: u32,
-        /// The WAV to write (32-bit float, mono).
+        #[command(flatten)]
+        playing: Playing,
+    },
+    /// Record a General MIDI program of a SoundFont playing notes one after another (through
+    /// the font player's reverb and chorus, peak at −3 dBFS): instruments to learn from, laid
+    /// out as the evaluation recordings are.
+    RenderSoundfont {
+        /// The SoundFont (.sf2).
         #[arg(long)]
-        out: PathBuf,
+        soundfont: PathBuf,
+        /// General MIDI program, 0–127 (bank 0).
+        #[arg(long)]
+        program: u8,
+        /// MIDI notes, e.g. 48,55,60 [default: six notes over two octaves in the middle of the
+        /// program family's range].
+        #[arg(long, value_delimiter = ',')]
+        notes: Vec<u8>,
+        #[command(flatten)]
+        playing: Playing,
     },
     /// Learn each recording and compare, by the spectral distance of DESIGN.md §8, the learned
     /// patch with the default patch, plain Adam and random search under the same budget.
@@ -197,6 +201,26 @@ enum PresetAction {
     },
 }
 
+/// How notes are played into a WAV: shared by the commands that render.
+#[derive(clap::Args)]
+struct Playing {
+    /// Seconds each note is held.
+    #[arg(long, default_value_t = 1.5)]
+    hold: f32,
+    /// Seconds between one note's release and the next note.
+    #[arg(long, default_value_t = 0.5)]
+    gap: f32,
+    /// MIDI velocity, 1–127.
+    #[arg(long, default_value_t = 100)]
+    velocity: u8,
+    /// Output sample rate, Hz.
+    #[arg(long, default_value_t = 48_000)]
+    sample_rate: u32,
+    /// The WAV to write (32-bit float, mono).
+    #[arg(long)]
+    out: PathBuf,
+}
+
 fn main() {
     let cli = Cli::parse();
     let result = match cli.command {
@@ -234,18 +258,27 @@ fn main() {
             preset,
             prototype,
             notes,
-            hold,
-            gap,
-            velocity,
-            sample_rate,
-            out,
+            playing: p,
         } => render(
             &preset,
             &prototype,
             &notes,
-            (hold, gap, velocity),
-            sample_rate,
-            &out,
+            (p.hold, p.gap, p.velocity),
+            p.sample_rate,
+            &p.out,
+        ),
+        Command::RenderSoundfont {
+            soundfont,
+            program,
+            notes,
+            playing: p,
+        } => train::render_soundfont(
+            &soundfont,
+            program,
+            &notes,
+            (p.hold, p.gap, p.velocity),
+            p.sample_rate,
+            &p.out,
         ),
         Command::Eval {
             wavs,

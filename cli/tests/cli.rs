@@ -48,6 +48,13 @@ fn write_wav(path: &Path, rate: u32, samples: &[f32]) {
     w.finalize().expect("finalize");
 }
 
+/// Runs `command`, asserts it failed ([`assert_fails`]) and left `out` holding "keep me".
+fn assert_refused(command: &mut Command, out: &Path, what: &str) {
+    let o = command.arg("--out").arg(out).output().expect("run");
+    assert_fails(&o, what);
+    assert_eq!(std::fs::read_to_string(out).expect("kept"), "keep me");
+}
+
 /// Asserts a failed run: status 1, one line on stderr mentioning `what`.
 fn assert_fails(out: &Output, what: &str) {
     let err = String::from_utf8_lossy(&out.stderr);
@@ -144,14 +151,9 @@ fn bad_recordings_are_refused_and_nothing_is_written() {
         (&truncated, "truncated"),
     ];
     for (wav, what) in cases {
-        let o = bin()
-            .args(["learn", "--budget-steps", "5", "--out"])
-            .arg(&out)
-            .arg(wav)
-            .output()
-            .expect("run");
-        assert_fails(&o, what);
-        assert_eq!(std::fs::read_to_string(&out).expect("kept"), "keep me");
+        let mut command = bin();
+        command.args(["learn", "--budget-steps", "5"]).arg(wav);
+        assert_refused(&mut command, &out, what);
     }
     std::fs::remove_dir_all(&dir).ok();
 }
@@ -191,17 +193,37 @@ fn bad_presets_and_arguments_are_refused() {
         (&empty, &["--velocity", "0"], "--velocity"),
     ];
     for (preset, extra, what) in cases {
-        let o = bin()
-            .args(["render", "--notes", "60"])
-            .args(extra)
-            .arg("--preset")
-            .arg(preset)
-            .arg("--out")
-            .arg(&out)
-            .output()
-            .expect("run");
-        assert_fails(&o, what);
-        assert_eq!(std::fs::read_to_string(&out).expect("kept"), "keep me");
+        let mut command = bin();
+        command.args(["render", "--notes", "60"]).args(extra);
+        assert_refused(command.arg("--preset").arg(preset), &out, what);
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// `render-soundfont` refuses what is not a whole SoundFont, and bad arguments, with one line,
+/// and leaves the output alone.
+#[test]
+fn bad_soundfonts_are_refused() {
+    let dir = scratch("soundfont");
+    let out = dir.join("out.wav");
+    std::fs::write(&out, "keep me").expect("write");
+    let text = dir.join("text.sf2");
+    std::fs::write(&text, "RIFF but not really").expect("write");
+    let empty = dir.join("empty.sf2");
+    std::fs::write(&empty, "").expect("write");
+    let cases: [(&Path, &[&str], &str); 5] = [
+        (&dir.join("none.sf2"), &[], "cannot open the SoundFont"),
+        (&text, &[], "not a readable SoundFont 2 file"),
+        (&empty, &[], "not a readable SoundFont 2 file"),
+        (&text, &["--velocity", "0"], "--velocity"),
+        (&text, &["--notes", "60,200"], "--notes"),
+    ];
+    for (font, extra, what) in cases {
+        let mut command = bin();
+        command
+            .args(["render-soundfont", "--program", "70"])
+            .args(extra);
+        assert_refused(command.arg("--soundfont").arg(font), &out, what);
     }
     std::fs::remove_dir_all(&dir).ok();
 }

@@ -124,6 +124,52 @@ fn notes_of(program: u8, count: usize, rng: &mut Rng) -> Vec<u8> {
         .collect()
 }
 
+/// Six notes over two octaves in the middle of `program`'s family range, laid out as the
+/// evaluation recordings are (a root, its fifth, octave, tenth, twelfth and double octave).
+pub fn two_octaves(program: u8) -> [u8; 6] {
+    let (lo, hi) = FAMILY_RANGE[usize::from(program / 8) % FAMILY_RANGE.len()];
+    let root = ((lo as i32 + hi as i32) / 2 - 12).clamp(lo as i32, (hi as i32 - 24).max(lo as i32));
+    [0, 7, 12, 16, 19, 24].map(|d| (root + d).clamp(0, 127) as u8)
+}
+
+/// A recording of General MIDI `program` (bank 0) from `font`: `notes` one after another,
+/// each held `hold_s` seconds and followed by `gap_s` seconds, at MIDI `velocity`, through the
+/// font player's reverb and chorus, then `gap_s` more seconds, mixed to mono at
+/// `sample_rate`. The same arguments give the same samples. Allocates.
+pub fn render_program(
+    font: &Font,
+    program: u8,
+    notes: &[u8],
+    velocity: u8,
+    (hold_s, gap_s): (f32, f32),
+    sample_rate: u32,
+) -> Result<Vec<f32>, String> {
+    if !font.has_program(program) {
+        return Err(format!("{} has no program {program} in bank 0", font.name));
+    }
+    let mut settings = SynthesizerSettings::new(sample_rate as i32);
+    settings.enable_reverb_and_chorus = true;
+    let mut synth =
+        Synthesizer::new(&font.font, &settings).map_err(|e| format!("{}: {e:?}", font.name))?;
+    synth.process_midi_message(0, 0xC0, i32::from(program), 0);
+    let sr = sample_rate as f32;
+    let (hold, gap) = ((hold_s * sr) as usize, (gap_s * sr) as usize);
+    let mut out = Vec::with_capacity((hold + gap) * (notes.len() + 1));
+    let render = |synth: &mut Synthesizer, len: usize, out: &mut Vec<f32>| {
+        let (mut left, mut right) = (vec![0.0f32; len], vec![0.0f32; len]);
+        synth.render(&mut left, &mut right);
+        out.extend(left.iter().zip(&right).map(|(l, r)| 0.5 * (l + r)));
+    };
+    for &note in notes {
+        synth.note_on(0, i32::from(note), i32::from(velocity));
+        render(&mut synth, hold, &mut out);
+        synth.note_off(0, i32::from(note));
+        render(&mut synth, gap, &mut out);
+    }
+    render(&mut synth, gap, &mut out);
+    Ok(out)
+}
+
 /// Renders every program of every font (notes × velocities each) into feature vectors;
 /// silent renders are left out. `progress` sees each finished program. Allocates.
 pub fn render_real(
