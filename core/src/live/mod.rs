@@ -183,6 +183,9 @@ struct Run {
     box_before: Code,
     /// The run's embeddings, oldest first (at most [`RUN_EMBEDDINGS`]).
     embeddings: Vec<Embedding>,
+    /// Whether `into` was committed during this run (by recognition or a split): a note the
+    /// memory would give a prototype of its own first tries to join it.
+    fresh: bool,
 }
 
 /// Embeddings a run remembers for a split (the newest replace the oldest past it).
@@ -639,8 +642,38 @@ impl LiveLearner {
             self.run = None;
             return;
         };
+        // A note the memory gives a new prototype first tries to join the one this run made,
+        // as a recording's new prototypes join (`Keeper::consolidate`), note by note: the new
+        // one (the last) is taken back, and the note is refined into the run's prototype as a
+        // group of its own, guarded; a split gives it a prototype of its own again.
+        let allocated = matches!(decision, Decision::Allocated { .. });
+        let joining = allocated
+            && self.run.as_ref().is_some_and(|r| {
+                r.fresh
+                    && r.into < j
+                    && j + 1 == self.memory.prototypes().len()
+                    && !self.memory.prototypes()[r.into].locked
+            });
         // The run goes on while its prototype (or, after a split, the one it came from) wins.
         let run = match self.run.take() {
+            Some(r) if joining => {
+                self.memory.remove(j);
+                self.keeper.remove(j);
+                emit(LiveEvent::MemoryChanged);
+                let into = r.into;
+                let box_before = self.memory.prototypes()[into].weights;
+                self.memory.widen(into, &h);
+                (
+                    Run {
+                        from: into,
+                        into,
+                        box_before,
+                        embeddings: vec![h],
+                        fresh: true,
+                    },
+                    false,
+                )
+            }
             Some(r) if r.from == j || r.into == j => {
                 if r.into != j {
                     // Notes of a split run still resonate with the old prototype: they are the
@@ -666,6 +699,7 @@ impl LiveLearner {
                         .copied()
                         .unwrap_or(self.memory.prototypes()[j].weights),
                     embeddings: vec![h],
+                    fresh: allocated,
                 },
                 false,
             ),
@@ -722,6 +756,7 @@ impl LiveLearner {
                     to: k,
                 });
                 run.into = k;
+                run.fresh = true;
                 self.active = Some(k);
                 emit(LiveEvent::Active(self.active));
                 (k, o)
