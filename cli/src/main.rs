@@ -7,6 +7,7 @@ mod audio;
 mod continual;
 mod learn;
 mod presets;
+mod soundfont;
 mod train;
 
 use anyhow::{Context, Result, bail};
@@ -272,7 +273,7 @@ fn main() {
             program,
             notes,
             playing: p,
-        } => train::render_soundfont(
+        } => soundfont::render_soundfont(
             &soundfont,
             program,
             &notes,
