@@ -56,14 +56,15 @@ pub fn continual(wavs: &[PathBuf], s: &LearnSettings, order_seed: u64) -> Result
         let base_after = distance(&baseline, src);
         eprintln!(
             "{}: {} presentations, new prototypes {:?}, own prototype {:?}, {} mispredicted, \
-             splits {:?}, {} merged",
+             splits {:?}, {} merged, improved {:?}",
             src.name,
             report.presentations.len(),
             report.allocated,
             own,
             report.mispredicted,
             report.splits,
-            report.merged
+            report.merged,
+            report.improved
         );
         rows.push((report.allocated.len(), own, ours_after, base_after));
     }

@@ -247,6 +247,13 @@ pub fn learn(wavs: &[PathBuf], out: &Path, from: Option<&str>, s: &LearnSettings
                 report.merged
             );
         }
+        for j in &report.improved {
+            eprintln!(
+                "  improved {}: a patch learned from this recording plays its notes better, so \
+                 it was fitted again from there",
+                j + 1
+            );
+        }
         for (from, to) in &report.splits {
             eprintln!(
                 "  split: the patch of {} could not play both, so these notes went to {}",

@@ -206,6 +206,16 @@ impl Memory {
             .map_or(0.0, |p| and_norm(input, &p.weights) / norm(input).max(1e-9))
     }
 
+    /// The `k` prototypes whose match with `input` is highest, best first (ties to the older).
+    /// Allocates.
+    pub fn nearest(&self, input: &Code, k: usize) -> Vec<usize> {
+        let mut all: Vec<(usize, f32)> = (0..self.prototypes.len())
+            .map(|j| (j, self.match_value(j, input)))
+            .collect();
+        all.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        all.into_iter().take(k).map(|(j, _)| j).collect()
+    }
+
     /// Resonance search without learning: the first candidate in choice order that passes
     /// vigilance, else `None`, and the best-choice candidate with its match. Allocates nothing.
     ///

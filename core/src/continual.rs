@@ -17,7 +17,8 @@
 //!   and its category box.
 //!
 //! A new prototype starts from its nearest neighbour's θ: the memory is the optimizer's
-//! attractor.
+//! attractor. After a recording, the patches it taught are tried as starts for their
+//! neighbours ([`Keeper::improve_from`]).
 
 use crate::analysis::Analysis;
 use crate::art::{ArtConfig, Code, Decision, Memory, code};
@@ -81,6 +82,9 @@ pub struct RecordingReport {
     /// Prototypes committed for this recording that joined another one it committed, because
     /// one patch plays the notes of both.
     pub merged: usize,
+    /// Earlier prototypes fitted again from a patch this recording taught, because it played
+    /// their notes better than their own ([`Keeper::improve_from`]).
+    pub improved: Vec<usize>,
 }
 
 /// The memory, the encoder and the search, learning from recordings in sequence.
@@ -179,9 +183,15 @@ impl ContinualLearner {
             let thetas: Vec<Theta<f32>> =
                 self.memory.prototypes().iter().map(|p| p.theta).collect();
             let keeper = &self.keeper;
+            let rivals = (kept.as_ref()).map(|k| {
+                (
+                    k,
+                    keeper.rivals(&self.memory, &code(&h), k, None, sample_rate),
+                )
+            });
             let predicts = |j: usize| {
-                kept.as_ref()
-                    .is_none_or(|k| keeper.predicts(j, &thetas[j], k, sample_rate))
+                (rivals.as_ref())
+                    .is_none_or(|(k, r)| keeper.predicts(j, &thetas[j], k, r, sample_rate))
             };
             let (decision, reset) =
                 self.memory
@@ -221,6 +231,15 @@ impl ContinualLearner {
             if !fitted.contains(&j) {
                 self.refine(j, &before, &heard, sample_rate, &mut report)?;
             }
+        }
+        // The patches this recording taught may play their neighbours' notes better.
+        for donor in winners(&report) {
+            let (config, weights) = (&self.config, &self.weights);
+            let fit = |memory: &Memory, k: usize, reservoir: &Reservoir, start: Theta<f32>| {
+                fit(config, weights, memory, k, reservoir, start, sample_rate)
+            };
+            let improved = (self.keeper).improve_from(&mut self.memory, donor, sample_rate, fit)?;
+            report.improved.extend(improved.into_iter().map(|(j, _)| j));
         }
         report.presentations = report
             .notes

@@ -4,7 +4,9 @@
 //!
 //! - **Prediction** for match tracking (Fuzzy ARTMAP, Carpenter et al. 1992): a learned
 //!   prototype predicts a note when its patch plays it at most [`KeeperConfig::tolerance_db`]
-//!   worse than its own kept notes. One not yet learned predicts everything.
+//!   worse than its own kept notes, and no other learned prototype's patch among the
+//!   [`NEIGHBOURS`] nearest ([`Rivals`]) plays it better: the category whose patch plays a
+//!   note best is the one that predicts it. One not yet learned predicts everything.
 //! - **Guarded refinement**: a prototype is refined on its whole [`Reservoir`], the newest
 //!   group included; the result is accepted only if no earlier group plays more than
 //!   [`KeeperConfig::guard_db`] worse than right after its notes were learned (each kept note
@@ -12,6 +14,10 @@
 //!   alone, does not play better by more than [`KeeperConfig::tolerance_db`] than with the
 //!   shared patch (the patch could not play both). Otherwise the newest group splits off into
 //!   a prototype of its own, and the old one keeps its patch and gets back its category box.
+//! - **Learning from a later patch** ([`Keeper::improve_from`]): a prototype's first fit starts
+//!   from whatever patch was nearest then. When a patch learned later plays a neighbour's kept
+//!   notes better than the neighbour's own patch does, the neighbour is fitted again from it,
+//!   and kept only if it plays its notes better and no group worse than the guard allows.
 
 use crate::art::{Code, Memory};
 use crate::encoder::Embedding;
@@ -25,6 +31,9 @@ use crate::reservoir::{Group, KeptNote, Reservoir, ReservoirLimits};
 pub const DEFAULT_TOLERANCE_DB: f32 = 1.5;
 /// Default refinement guard, dB.
 pub const DEFAULT_GUARD_DB: f32 = 0.1;
+/// Learned prototypes compared per note, and per refined patch, by category match (the
+/// nearest ones): bounds the renders a note costs the learner.
+pub const NEIGHBOURS: usize = 8;
 
 /// Settings of a [`Keeper`].
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -58,6 +67,31 @@ pub enum Refined {
     /// group plays much better with a patch of its own: the newest group went to a new
     /// prototype (`Some(index)`, with its fit), or nowhere when the memory is full (`None`).
     Split(Option<(usize, Outcome)>),
+}
+
+/// How the learned prototypes nearest to a new note play it ([`Keeper::rivals`]): the plant's
+/// side of match tracking, measured once per note.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Rivals {
+    /// (prototype, distance in dB of its patch on the note), nearest category first.
+    distances: Vec<(usize, f32)>,
+    /// The prototype left out: judged by the tolerance alone.
+    forming: Option<usize>,
+}
+
+impl Rivals {
+    /// The distance of prototype `j`'s patch on the note, when `j` is a rival.
+    fn of(&self, j: usize) -> Option<f32> {
+        self.distances.iter().find(|r| r.0 == j).map(|r| r.1)
+    }
+
+    /// The best distance among the rivals other than `j`.
+    fn best_other(&self, j: usize) -> Option<f32> {
+        (self.distances.iter())
+            .filter(|r| r.0 != j)
+            .map(|r| r.1)
+            .min_by(f32::total_cmp)
+    }
 }
 
 /// Notes at which a prototype stored without kept notes is rendered as its first group.
@@ -182,18 +216,48 @@ impl Keeper {
         self.sync(prototypes);
     }
 
-    /// Whether prototype `j`, playing `theta`, predicts `note`.
+    /// How the [`NEIGHBOURS`] learned prototypes nearest to the code `input` play `note`;
+    /// `forming` (the prototype a run of notes is still forming, fitted on a few of them) is
+    /// left out of the comparison, as a prototype not yet learned is. Allocates.
+    pub fn rivals(
+        &self,
+        memory: &Memory,
+        input: &Code,
+        note: &KeptNote,
+        forming: Option<usize>,
+        sample_rate: f32,
+    ) -> Rivals {
+        let learned = |j: &usize| self.own.get(*j).copied().flatten().is_some();
+        let distances = memory
+            .nearest(input, memory.prototypes().len())
+            .into_iter()
+            .filter(|j| learned(j) && Some(*j) != forming)
+            .take(NEIGHBOURS)
+            .map(|j| (j, note.distance(&memory.prototypes()[j].theta, sample_rate)))
+            .collect();
+        Rivals { distances, forming }
+    }
+
+    /// Whether prototype `j`, playing `theta`, predicts `note`: it plays the note at most the
+    /// tolerance worse than its own notes, and no rival plays it better.
     pub fn predicts(
         &self,
         j: usize,
         theta: &Theta<f32>,
         note: &KeptNote,
+        rivals: &Rivals,
         sample_rate: f32,
     ) -> bool {
-        match self.own.get(j).copied().flatten() {
-            Some(own) => note.distance(theta, sample_rate) <= own + self.config.tolerance_db,
-            None => true,
-        }
+        let Some(own) = self.own.get(j).copied().flatten() else {
+            return true;
+        };
+        let d = rivals
+            .of(j)
+            .unwrap_or_else(|| note.distance(theta, sample_rate));
+        let rival = (rivals.forming != Some(j))
+            .then(|| rivals.best_other(j))
+            .flatten();
+        d <= own + self.config.tolerance_db && rival.is_none_or(|b| d <= b)
     }
 
     /// Refines prototype `j` with `group` as its newest group (or, with `extend`, added to its
@@ -276,6 +340,60 @@ impl Keeper {
         let outcome = fit(memory, k, &own, old)?;
         self.accept(memory, k, own, &outcome, sample_rate);
         Ok(Refined::Split(Some((k, outcome))))
+    }
+
+    /// After prototype `donor` got a new patch: each of its [`NEIGHBOURS`] nearest learned
+    /// prototypes whose kept notes `donor`'s patch plays better (by more than the guard) than
+    /// their own patch does is fitted again on its reservoir from `donor`'s patch. The new
+    /// patch is kept when it plays the whole reservoir better than the old one and no group
+    /// worse than its reference allows; the notes' references then drop to their new distances.
+    /// Returns the prototypes that changed, with their fits. `fit` as for [`Self::refine`].
+    /// Allocates.
+    pub fn improve_from(
+        &mut self,
+        memory: &mut Memory,
+        donor: usize,
+        sample_rate: f32,
+        mut fit: impl FnMut(&Memory, usize, &Reservoir, Theta<f32>) -> Result<Outcome, LearnError>,
+    ) -> Result<Vec<(usize, Outcome)>, LearnError> {
+        self.sync(memory.prototypes().len());
+        let Some(d) = memory.prototypes().get(donor) else {
+            return Ok(Vec::new());
+        };
+        let (start, input) = (d.theta, d.weights);
+        let targets: Vec<usize> = memory
+            .nearest(&input, memory.prototypes().len())
+            .into_iter()
+            .filter(|&j| j != donor && self.own[j].is_some() && !memory.prototypes()[j].locked)
+            .take(NEIGHBOURS)
+            .collect();
+        let mut improved = Vec::new();
+        for j in targets {
+            let reservoir = &self.reservoirs[j];
+            let old = memory.prototypes()[j].theta;
+            let own = reservoir.distance(&old, sample_rate);
+            let theirs = reservoir.distance(&start, sample_rate);
+            if theirs + self.config.guard_db >= own {
+                continue;
+            }
+            let outcome = fit(memory, j, reservoir, start)?;
+            let now = reservoir.distance(&outcome.theta, sample_rate);
+            let holds = reservoir.groups.iter().all(|g| {
+                g.distance(&outcome.theta, sample_rate)
+                    <= g.reference(&old, sample_rate) + self.config.guard_db
+            });
+            if !holds || now >= own {
+                continue;
+            }
+            let mut reservoir = reservoir.clone();
+            for k in reservoir.groups.iter_mut().flat_map(|g| &mut g.notes) {
+                let d = k.distance(&outcome.theta, sample_rate);
+                k.reference_db = Some(k.reference_db.map_or(d, |r| r.min(d)));
+            }
+            self.accept(memory, j, reservoir, &outcome, sample_rate);
+            improved.push((j, outcome));
+        }
+        Ok(improved)
     }
 
     /// Prototypes committed one after another for one run of notes (`fresh`, none fitted yet;
@@ -428,8 +546,83 @@ mod tests {
         // Match tracking: the split prototype predicts its own sound, not the saw's.
         let saw_note = &own_sound(&saw, SR, &ReservoirLimits::default()).notes[1];
         let sine_note = &own_sound(&sine, SR, &ReservoirLimits::default()).notes[1];
-        assert!(keeper.predicts(1, &sine, sine_note, SR));
-        assert!(!keeper.predicts(1, &sine, saw_note, SR));
+        let none = Rivals::default();
+        assert!(keeper.predicts(1, &sine, sine_note, &none, SR));
+        assert!(!keeper.predicts(1, &sine, saw_note, &none, SR));
+    }
+
+    /// Two learned prototypes, a saw (0) and a sine (1), each holding its own sound, with own
+    /// distances so loose that the tolerance alone would let either take any note.
+    fn saw_and_sine() -> (Memory, Keeper, Theta<f32>, Theta<f32>) {
+        let a = archetypes();
+        let (saw, sine) = (a[0], a[3]);
+        let limits = ReservoirLimits::default();
+        let mut m = memory(saw);
+        m.commit(&[0.6; crate::encoder::EMBED_DIM], 0.0, sine)
+            .expect("room");
+        let mut keeper = Keeper::new(KeeperConfig::default());
+        let kept = [saw, sine].map(|t| {
+            let mut r = Reservoir::default();
+            r.add(own_sound(&t, SR, &limits), &limits);
+            r
+        });
+        keeper.restore(2, kept.to_vec(), vec![Some(100.0); 2]);
+        (m, keeper, saw, sine)
+    }
+
+    /// Match tracking compares patches: the prototype whose patch plays a note better than
+    /// another's is the one that predicts it, whatever the tolerance allows.
+    #[test]
+    fn the_patch_that_plays_a_note_best_predicts_it() {
+        let (m, keeper, saw, sine) = saw_and_sine();
+        let limits = ReservoirLimits::default();
+        let saw_note = &own_sound(&saw, SR, &limits).notes[1];
+        let input = code(&[0.45; crate::encoder::EMBED_DIM]);
+        let rivals = keeper.rivals(&m, &input, saw_note, None, SR);
+        assert_eq!(rivals.distances.len(), 2, "both are learned neighbours");
+        assert!(keeper.predicts(0, &saw, saw_note, &rivals, SR));
+        assert!(!keeper.predicts(1, &sine, saw_note, &rivals, SR));
+        // Without rivals the loose tolerance lets the sine take it.
+        assert!(keeper.predicts(1, &sine, saw_note, &Rivals::default(), SR));
+    }
+
+    /// A prototype whose kept notes a later patch plays better is fitted again from that
+    /// patch, and its notes' references drop; one the later patch plays worse is left alone.
+    #[test]
+    fn a_later_patch_that_plays_a_neighbours_notes_better_improves_it() {
+        let (mut m, mut keeper, saw, sine) = saw_and_sine();
+        let limits = ReservoirLimits::default();
+        // Prototype 1 holds saw notes but plays a sine: badly fitted.
+        let mut r = Reservoir::default();
+        r.add(own_sound(&saw, SR, &limits), &limits);
+        keeper.restore(2, vec![r.clone(), r], vec![Some(1.0), Some(9.0)]);
+        let before = keeper.reservoirs()[1].distance(&sine, SR);
+        let mut starts = Vec::new();
+        let improved = keeper
+            .improve_from(&mut m, 0, SR, |_, k, _, start| {
+                starts.push(k);
+                Ok(outcome(start))
+            })
+            .expect("fits");
+        assert_eq!(
+            starts,
+            vec![1],
+            "only the neighbour the saw plays better is fitted"
+        );
+        assert_eq!(improved.len(), 1);
+        assert_eq!(m.prototypes()[1].theta, saw);
+        let after = keeper.reservoirs()[1].distance(&saw, SR);
+        assert!(after + 1.0 < before, "{before:.2} → {after:.2} dB");
+        for k in keeper.reservoirs()[1].groups.iter().flat_map(|g| &g.notes) {
+            let reference = k.reference_db.expect("a reference");
+            assert!((reference - k.distance(&saw, SR)).abs() < 1e-4);
+        }
+        // The sine (as a donor) plays nobody's notes better: nothing is fitted.
+        let (mut m2, mut keeper2, _, _) = saw_and_sine();
+        let none = keeper2
+            .improve_from(&mut m2, 1, SR, |_, _, _, _| panic!("nothing to fit"))
+            .expect("no fit");
+        assert!(none.is_empty());
     }
 
     /// The new notes split off when a patch of their own plays them much better than the

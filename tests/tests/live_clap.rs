@@ -139,6 +139,29 @@ fn prototype_count(host: &mut ClapHost) -> Result<usize> {
     Ok(memory["prototypes"].as_array().map_or(0, Vec::len))
 }
 
+/// In Play mode: the prototype (1-based, of the first `count`) whose patch plays `r`'s notes
+/// closest to `r`, and that distance in dB.
+fn closest(host: &mut ClapHost, r: &Recording, count: usize) -> Result<(usize, f32)> {
+    closest_of(host, r, 1..=count)
+}
+
+/// [`closest`] among the prototypes `candidates` (1-based).
+fn closest_of(
+    host: &mut ClapHost,
+    r: &Recording,
+    candidates: std::ops::RangeInclusive<usize>,
+) -> Result<(usize, f32)> {
+    let mut best = (0, f32::INFINITY);
+    for k in candidates {
+        set(host, "Prototype", &k.to_string())?;
+        let d = distance(&play(host, r)?, r);
+        if d < best.1 {
+            best = (k, d);
+        }
+    }
+    Ok(best)
+}
+
 #[test]
 #[ignore = "learns from recordings (minutes in a debug build); `cargo xtask test` runs it on the release bundle"]
 fn learns_an_instrument_from_the_sidechain_and_plays_it_from_midi() -> Result<()> {
@@ -205,19 +228,8 @@ fn two_instruments_get_their_own_prototypes_and_follow_switches() -> Result<()> 
 
     // Play: each instrument's notes sound closest with a prototype learned from it.
     set(&mut host, "Mode", "Play")?;
-    let best = |host: &mut ClapHost, r: &Recording| -> Result<(usize, f32)> {
-        let mut best = (0, f32::INFINITY);
-        for k in 1..=after_both {
-            set(host, "Prototype", &k.to_string())?;
-            let d = distance(&play(host, r)?, r);
-            if d < best.1 {
-                best = (k, d);
-            }
-        }
-        Ok(best)
-    };
-    let (bass_best, d_bass) = best(&mut host, &bass)?;
-    let (organ_best, d_organ) = best(&mut host, &organ)?;
+    let (bass_best, d_bass) = closest(&mut host, &bass, after_both)?;
+    let (organ_best, d_organ) = closest(&mut host, &organ, after_both)?;
     println!(
         "Play: the bass is closest with prototype {bass_best} ({d_bass:.2} dB), the organ with \
          prototype {organ_best} ({d_organ:.2} dB)"
@@ -250,6 +262,59 @@ fn two_instruments_get_their_own_prototypes_and_follow_switches() -> Result<()> 
         with_bass < with_organ,
         "Follow did not switch the patch with the sidechain"
     );
+    Ok(())
+}
+
+/// Four instruments stream one after another into the sidechain in Learn mode, as a set of
+/// recordings played into a DAW track would. Then, in Play mode, every instrument plays closest
+/// with one of its own prototypes (those committed while it played), and the first is not
+/// forgotten: its prototype plays it within 0.1 dB of its distance right after it was learned
+/// (the keeper's guard).
+#[test]
+#[ignore = "learns from recordings (minutes in a debug build); `cargo xtask test` runs it on the release bundle"]
+fn four_instruments_in_a_row_each_keep_their_own_prototype() -> Result<()> {
+    let names = [
+        "fingered_bass.wav",
+        "flute.wav",
+        "trumpet.wav",
+        "church_organ.wav",
+    ];
+    let mut host = offline_instance()?;
+    // (name, recording, its own prototypes, the closest of them and its distance right after
+    // the recording was learned)
+    let mut heard = Vec::new();
+    let mut count = 0;
+    for name in names {
+        let r = recording(name)?;
+        set(&mut host, "Mode", "Learn")?;
+        listen(&mut host, &r)?;
+        let own = count + 1..=prototype_count(&mut host)?;
+        count = *own.end();
+        ensure!(!own.is_empty(), "{name} got no prototype of its own");
+        set(&mut host, "Mode", "Play")?;
+        let (best, after) = closest_of(&mut host, &r, own.clone())?;
+        println!("{name}: prototypes {own:?}, closest with {best} ({after:.2} dB)");
+        heard.push((name, r, own, best, after));
+    }
+    for (i, (name, r, own, first_best, after)) in heard.iter().enumerate() {
+        let (best, d) = closest(&mut host, r, count)?;
+        println!(
+            "after all four: {name} closest with prototype {best} ({d:.2} dB; {after:.2} dB with \
+             {first_best} right after it was learned)"
+        );
+        ensure!(
+            own.contains(&best),
+            "{name} plays closest with prototype {best}, which is not one of its own {own:?}"
+        );
+        if i == 0 {
+            set(&mut host, "Prototype", &first_best.to_string())?;
+            let end = distance(&play(&mut host, r)?, r);
+            ensure!(
+                end <= after + 0.1,
+                "{name} was forgotten: {after:.2} dB right after it was learned, {end:.2} dB now"
+            );
+        }
+    }
     Ok(())
 }
 

@@ -621,9 +621,11 @@ impl LiveLearner {
         let boxes: Vec<Code> = self.memory.prototypes().iter().map(|p| p.weights).collect();
         let thetas: Vec<Theta<f32>> = self.memory.prototypes().iter().map(|p| p.theta).collect();
         let keeper = &self.keeper;
+        let forming = self.run.as_ref().filter(|r| r.fresh).map(|r| r.into);
+        let rivals =
+            (kept.as_ref()).map(|k| (k, keeper.rivals(&self.memory, &code(&h), k, forming, sr)));
         let predicts = |j: usize| {
-            kept.as_ref()
-                .is_none_or(|k| keeper.predicts(j, &thetas[j], k, sr))
+            (rivals.as_ref()).is_none_or(|(k, r)| keeper.predicts(j, &thetas[j], k, r, sr))
         };
         let (decision, _) = self
             .memory
@@ -780,6 +782,42 @@ impl LiveLearner {
             loss: outcome.loss,
             steps: outcome.steps,
         });
+        self.improve_from(index, settings, emit);
+    }
+
+    /// The patch prototype `donor` just got, tried as a start for its neighbours
+    /// ([`Keeper::improve_from`]); each one improved is announced as refined.
+    fn improve_from(
+        &mut self,
+        donor: usize,
+        settings: &LiveSettings,
+        emit: &mut impl FnMut(LiveEvent),
+    ) {
+        let sr = self.config.sample_rate;
+        let config = self.search_config(settings);
+        let (weights, steps, budget) = (&self.weights, &mut self.steps, self.config.steps_per_note);
+        let fit = |memory: &Memory, k: usize, reservoir: &Reservoir, start: Theta<f32>| {
+            let outcome = fit(
+                memory, weights, k, reservoir, start, &config, budget, settings, sr,
+            );
+            if let Ok((o, _)) = &outcome {
+                *steps += o.steps as u64;
+            }
+            outcome.map(|(o, _)| o)
+        };
+        let Ok(improved) = self.keeper.improve_from(&mut self.memory, donor, sr, fit) else {
+            return;
+        };
+        for (index, outcome) in improved {
+            if let Some(p) = self.memory.prototype_mut(index) {
+                p.theta = sanitize(&p.theta);
+            }
+            emit(LiveEvent::Refined {
+                index,
+                loss: outcome.loss,
+                steps: outcome.steps,
+            });
+        }
     }
 
     /// The search's settings from the live settings (α from Learn Rate, seeded by the steps
