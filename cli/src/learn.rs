@@ -14,7 +14,7 @@ use dar_ddsp_core::learner::{
 };
 use dar_ddsp_core::live::MAX_PROTOTYPES;
 use dar_ddsp_core::plant::{Theta, default_theta};
-use dar_ddsp_core::preset::{Preset, Settings};
+use dar_ddsp_core::preset::{KEPT_RATE, Preset, Settings};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -164,8 +164,15 @@ impl LearnSettings {
 
 /// The `learn` command: the recordings in order through the full learner (encoder, Fuzzy ART,
 /// search), as the plugin learns from its sidechain, optionally continuing the memory of
-/// preset `from`; writes the memory as a preset.
-pub fn learn(wavs: &[PathBuf], out: &Path, from: Option<&str>, s: &LearnSettings) -> Result<()> {
+/// preset `from` (with its kept notes, when it carries them); writes the memory as a preset,
+/// with the kept notes when `keep_notes`.
+pub fn learn(
+    wavs: &[PathBuf],
+    out: &Path,
+    from: Option<&str>,
+    keep_notes: bool,
+    s: &LearnSettings,
+) -> Result<()> {
     let config = s.config()?;
     let weights = EncoderWeights::shipped()?;
     // Read everything first: a bad file stops the run before minutes of learning.
@@ -178,6 +185,17 @@ pub fn learn(wavs: &[PathBuf], out: &Path, from: Option<&str>, s: &LearnSettings
         for p in &start.preset.prototypes {
             learner.memory_mut().insert(p.clone());
         }
+        let preset = &start.preset;
+        learner.restore_kept(preset.kept.clone(), preset.own_db.clone());
+    }
+    // Kept notes travel at one rate; a recording at another leaves them out of the preset.
+    let other_rate = (sources.iter()).find(|src| src.rec.sample_rate != KEPT_RATE);
+    if let Some(src) = other_rate.filter(|_| keep_notes) {
+        eprintln!(
+            "note: {} is at {} Hz; presets keep notes at {KEPT_RATE} Hz, so the preset will \
+             carry none",
+            src.name, src.rec.sample_rate
+        );
     }
     for src in &sources {
         let spinner = ProgressBar::new_spinner();
@@ -274,6 +292,13 @@ pub fn learn(wavs: &[PathBuf], out: &Path, from: Option<&str>, s: &LearnSettings
         },
         prototypes: learner.memory().prototypes().to_vec(),
         active: (!learner.memory().prototypes().is_empty()).then_some(0),
+        kept: Vec::new(),
+        own_db: Vec::new(),
+    };
+    let preset = if keep_notes && other_rate.is_none() {
+        preset.carrying(learner.reservoirs().to_vec(), learner.own().to_vec())
+    } else {
+        preset
     };
     preset.save(out)?;
     eprintln!(

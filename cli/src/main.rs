@@ -43,6 +43,11 @@ enum Command {
         /// name) instead of an empty one.
         #[arg(long)]
         from: Option<String>,
+        /// Write each prototype's kept notes into the preset (16-bit PCM at 48 kHz, at most
+        /// 4 M samples, about 11 MB), so learning on from it (`--from`, or in the plugin)
+        /// guards the notes themselves rather than the patch's own sound.
+        #[arg(long)]
+        keep_notes: bool,
         /// Vigilance ρ, 0–1: how close a note must sound to a prototype to refine it rather
         /// than get a prototype of its own.
         #[arg(long, default_value_t = dar_ddsp_core::art::DEFAULT_VIGILANCE)]
@@ -229,6 +234,7 @@ fn main() {
             wavs,
             out,
             from,
+            keep_notes,
             vigilance,
             resonance,
             budget_seconds,
@@ -240,6 +246,7 @@ fn main() {
                 &wavs,
                 &out,
                 from.as_deref(),
+                keep_notes,
                 &learn::LearnSettings {
                     vigilance,
                     resonance,

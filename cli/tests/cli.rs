@@ -71,7 +71,7 @@ fn learn_then_render_moves_toward_the_instrument() {
     let wav = eval_file("trumpet.wav");
     let preset = dir.join("trumpet.json");
     let out = bin()
-        .args(["learn", "--budget-steps", "150", "--out"])
+        .args(["learn", "--keep-notes", "--budget-steps", "150", "--out"])
         .arg(&preset)
         .arg(&wav)
         .output()
@@ -84,6 +84,40 @@ fn learn_then_render_moves_toward_the_instrument() {
     let text = std::fs::read_to_string(&preset).expect("preset written");
     assert!(text.contains("\"version\": 3") && text.contains("\"weights\""));
     assert!(text.contains("\"cutoff\"") && text.contains("\"trumpet.wav\""));
+    // The kept notes travel in the preset, and learning on from it guards those notes (not
+    // the patch's own sound, which stands in when a preset carries none).
+    let first_notes = |path: &Path| -> Vec<String> {
+        let text = std::fs::read_to_string(path).expect("preset");
+        let json: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+        (json["prototypes"][0]["kept"]
+            .as_array()
+            .into_iter()
+            .flatten())
+        .flat_map(|g| g["notes"].as_array().into_iter().flatten())
+        .filter_map(|n| n["pcm"].as_str().map(str::to_owned))
+        .collect()
+    };
+    let kept = first_notes(&preset);
+    assert!(!kept.is_empty(), "no kept notes in the preset");
+    let again = dir.join("again.json");
+    let out = bin()
+        .args(["learn", "--keep-notes", "--budget-steps", "20", "--from"])
+        .arg(&preset)
+        .arg("--out")
+        .arg(&again)
+        .arg(&wav)
+        .output()
+        .expect("run learn --from");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let carried = first_notes(&again);
+    assert!(
+        carried.iter().any(|n| kept.contains(n)),
+        "the first prototype's kept notes did not come through --from"
+    );
 
     // Render the file's layout (labels.json: 6 notes, 2 s apart, held 1.5 s) with the learned
     // patch and with the default patch; the learned one must be clearly closer.

@@ -129,6 +129,17 @@ impl ContinualLearner {
         self.keeper.reservoirs()
     }
 
+    /// Each prototype's own distance over its kept notes, dB, once refined.
+    pub fn own(&self) -> &[Option<f32>] {
+        self.keeper.own()
+    }
+
+    /// Takes the kept notes and own distances of a stored memory (parallel to the prototypes
+    /// inserted through [`Self::memory_mut`]; a prototype without them guards its own sound).
+    pub fn restore_kept(&mut self, kept: Vec<Reservoir>, own: Vec<Option<f32>>) {
+        (self.keeper).restore(self.memory.prototypes().len(), kept, own);
+    }
+
     /// The encoder weights in use.
     pub fn weights(&self) -> &EncoderWeights {
         &self.weights

@@ -162,6 +162,8 @@ pub fn designed(weights: &EncoderWeights) -> Preset {
         settings: Settings::default(),
         prototypes,
         active: Some(0),
+        kept: Vec::new(),
+        own_db: Vec::new(),
     }
 }
 

@@ -12,7 +12,8 @@
 
 use crate::art::{MAX_CAPACITY, Prototype};
 use crate::encoder::{EMBED_DIM, EncoderWeights};
-use crate::live::state::{MemoryState, STATE_VERSION, SavedPrototype, StateError};
+use crate::live::state::{MemoryState, REEMBED_RATE, STATE_VERSION, SavedPrototype, StateError};
+use crate::reservoir::Reservoir;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
@@ -22,10 +23,14 @@ use std::path::{Path, PathBuf};
 pub const FORMAT: &str = "dar-ddsp-preset";
 /// The version this build writes and the newest it reads (the memory's version).
 pub const VERSION: u32 = STATE_VERSION;
-/// Largest preset file read, bytes (a full memory of 1024 prototypes is about 2 MB).
+/// Largest preset file read, bytes (a full memory of 1024 prototypes is about 2 MB; kept notes
+/// add at most about 11 MB).
 pub const MAX_BYTES: u64 = 16 << 20;
 /// File extension of presets.
 pub const EXTENSION: &str = "json";
+/// Sample rate of the kept notes a preset carries, Hz (the encoder's training rate; notes
+/// learned at another rate are left out, and their prototype then guards its own sound).
+pub const KEPT_RATE: f32 = REEMBED_RATE;
 
 /// Why a preset could not be read or written. Each variant says what the user should do.
 #[derive(Debug, thiserror::Error)]
@@ -124,6 +129,12 @@ pub struct Preset {
     pub prototypes: Vec<Prototype>,
     /// The prototype that was playing.
     pub active: Option<usize>,
+    /// Each prototype's kept notes at [`KEPT_RATE`], parallel to `prototypes`; empty when the
+    /// preset carries none (the factory presets, and `dar-ddsp learn` without
+    /// `--keep-notes`). Written thinned to the stored memory's bound.
+    pub kept: Vec<Reservoir>,
+    /// Each prototype's own distance over its kept notes, dB, parallel to `kept`.
+    pub own_db: Vec<Option<f32>>,
 }
 
 /// A preset as read, with what had to be done to use it.
@@ -192,8 +203,38 @@ struct Header {
 }
 
 impl Preset {
+    /// The preset carrying `kept` and `own_db` (parallel to its prototypes), or nothing kept
+    /// when every reservoir is empty.
+    pub fn carrying(self, kept: Vec<Reservoir>, own_db: Vec<Option<f32>>) -> Self {
+        if kept.iter().any(|r| !r.is_empty()) {
+            Self {
+                kept,
+                own_db,
+                ..self
+            }
+        } else {
+            Self {
+                kept: Vec::new(),
+                own_db: Vec::new(),
+                ..self
+            }
+        }
+    }
+
     /// Serialises to pretty JSON. Allocates.
     pub fn to_json(&self) -> String {
+        let memory = if self.kept.iter().any(|r| !r.is_empty()) {
+            MemoryState::with_kept(
+                &self.prototypes,
+                self.active,
+                &self.encoder,
+                &self.kept,
+                &self.own_db,
+                KEPT_RATE,
+            )
+        } else {
+            MemoryState::of(&self.prototypes, self.active, &self.encoder)
+        };
         let file = FileV2 {
             format: FORMAT.into(),
             version: VERSION,
@@ -201,7 +242,7 @@ impl Preset {
             embedding: EMBED_DIM,
             settings: self.settings,
             active: self.active,
-            prototypes: self.prototypes.iter().map(SavedPrototype::of).collect(),
+            prototypes: memory.prototypes,
         };
         // Strings, finite numbers and maps always serialise.
         serde_json::to_string_pretty(&file).unwrap_or_default()
@@ -271,7 +312,10 @@ impl Preset {
                 settings,
                 prototypes: restored.prototypes,
                 active: restored.active,
-            },
+                kept: Vec::new(),
+                own_db: Vec::new(),
+            }
+            .carrying(restored.kept, restored.own_db),
             version: header.version,
             reembedded: restored.reembedded,
         })
@@ -326,6 +370,17 @@ impl Preset {
             });
         }
         let mut merged = self.clone();
+        if !(self.kept.is_empty() && other.kept.is_empty()) {
+            let padded = |p: &Preset| {
+                (0..p.prototypes.len())
+                    .map(|i| {
+                        let kept = p.kept.get(i).cloned().unwrap_or_default();
+                        (kept, p.own_db.get(i).copied().flatten())
+                    })
+                    .collect::<Vec<_>>()
+            };
+            (merged.kept, merged.own_db) = padded(self).into_iter().chain(padded(other)).unzip();
+        }
         for p in &other.prototypes {
             let mut p = p.clone();
             let base = p.name.clone();
@@ -462,6 +517,8 @@ mod tests {
             },
             prototypes: vec![proto("flute", 0.3), proto("oboe", 0.6)],
             active: Some(1),
+            kept: Vec::new(),
+            own_db: Vec::new(),
         }
     }
 
@@ -476,6 +533,40 @@ mod tests {
         );
         // Written twice, the bytes are the same.
         assert_eq!(back.preset.to_json(), p.to_json());
+    }
+
+    /// A preset may carry its prototypes' kept notes (16-bit PCM, with their references):
+    /// they come back note for note, and the file written again is the same.
+    #[test]
+    fn kept_notes_round_trip() {
+        let limits = crate::reservoir::ReservoirLimits::default();
+        let mut p = preset();
+        let mut r = Reservoir::default();
+        let mut group = crate::keeper::own_sound(&p.prototypes[0].theta, KEPT_RATE, &limits);
+        for (k, n) in group.notes.iter_mut().enumerate() {
+            n.reference_db = Some(1.5 + k as f32);
+        }
+        r.add(group, &limits);
+        p.kept = vec![r, Reservoir::default()];
+        p.own_db = vec![Some(2.0), None];
+        let text = p.to_json();
+        let back = Preset::from_json(&text, "x", &weights())
+            .expect("valid")
+            .preset;
+        assert_eq!(back.kept.len(), 2);
+        assert_eq!(back.kept[0].len(), crate::keeper::SEED_NOTES.len());
+        assert!(back.kept[1].is_empty());
+        assert_eq!(back.own_db, p.own_db);
+        let refs: Vec<Option<f32>> = (back.kept[0].groups.iter())
+            .flat_map(|g| g.notes.iter().map(|n| n.reference_db))
+            .collect();
+        assert_eq!(refs, vec![Some(1.5), Some(2.5), Some(3.5)]);
+        assert_eq!(back.to_json(), text);
+        // Merged with a preset that carries none, the other's prototypes keep nothing.
+        let merged = back.merge(&preset(), 16).expect("room");
+        assert_eq!(merged.kept.len(), 4);
+        assert_eq!(merged.kept[0], back.kept[0]);
+        assert!(merged.kept[2..].iter().all(Reservoir::is_empty));
     }
 
     #[test]

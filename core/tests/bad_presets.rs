@@ -60,6 +60,8 @@ fn valid() -> String {
         settings: Settings::default(),
         prototypes,
         active: Some(1),
+        kept: Vec::new(),
+        own_db: Vec::new(),
     }
     .to_json()
 }

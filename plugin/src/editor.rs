@@ -492,7 +492,7 @@ impl App {
         set(setter, &p.resonance, preset.settings.resonance);
         let sent = self
             .commands
-            .try_send(Command::Replace(preset.prototypes.clone(), preset.active));
+            .try_send(Command::Replace(Box::new(preset.clone())));
         self.thumbs.clear();
         let notice = loaded
             .notice()
@@ -545,7 +545,10 @@ impl App {
             },
             prototypes: restored.prototypes,
             active: restored.active,
-        };
+            kept: Vec::new(),
+            own_db: Vec::new(),
+        }
+        .carrying(restored.kept, restored.own_db);
         let path = dir.join(format!("{name}.{}", preset::EXTENSION));
         let result = std::fs::create_dir_all(&dir)
             .map_err(|e| format!("{}: {e}", dir.display()))

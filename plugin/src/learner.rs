@@ -5,7 +5,7 @@
 //! learns the same thing however fast the host runs.
 
 use crossbeam_channel::{Receiver, Sender, bounded};
-use dar_ddsp_core::art::{Prototype, code};
+use dar_ddsp_core::art::code;
 use dar_ddsp_core::encoder::{EMBED_DIM, Embedding, EncoderWeights};
 use dar_ddsp_core::live::state::STATE_VERSION;
 use dar_ddsp_core::live::{
@@ -13,6 +13,7 @@ use dar_ddsp_core::live::{
     PatchTable, Restored,
 };
 use dar_ddsp_core::plant::Theta;
+use dar_ddsp_core::preset::{KEPT_RATE, Preset};
 use parking_lot::{Mutex, RwLock};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
@@ -42,9 +43,10 @@ pub enum Command {
     Rename(usize, String),
     /// Lock or unlock one prototype.
     Lock(usize, bool),
-    /// Replace the whole memory (a preset the editor loaded, already checked and fitted to
-    /// this encoder), with the active prototype.
-    Replace(Vec<Prototype>, Option<usize>),
+    /// Replace the whole memory with a preset the editor loaded (already checked and fitted
+    /// to this encoder): its prototypes, the active one, and its kept notes where they were
+    /// recorded at the learner's rate.
+    Replace(Box<Preset>),
     /// Panic inside the learner (tests of the panic path; debug builds only).
     #[cfg(debug_assertions)]
     Crash,
@@ -586,8 +588,18 @@ impl Worker {
             Command::Remove(i) => self.learner.remove(i).is_some(),
             Command::Rename(i, name) => self.learner.edit(i, Some(name), None).is_some(),
             Command::Lock(i, locked) => self.learner.edit(i, None, Some(locked)).is_some(),
-            Command::Replace(prototypes, active) => {
+            Command::Replace(preset) => {
+                let Preset {
+                    prototypes,
+                    active,
+                    kept,
+                    own_db,
+                    ..
+                } = *preset;
                 self.learner.replace_memory(prototypes, active);
+                if self.learner.sample_rate() == KEPT_RATE {
+                    self.learner.restore_kept(kept, own_db);
+                }
                 true
             }
             #[cfg(debug_assertions)]
@@ -729,10 +741,25 @@ mod tests {
         let loaded = dar_ddsp_core::factory::load("designed", &weights)
             .expect("a factory preset")
             .expect("loads");
-        let preset = loaded.preset;
-        assert!(thread.send(Command::Replace(preset.prototypes.clone(), preset.active)));
+        let mut preset = loaded.preset;
+        // The first prototype carries kept notes (48 kHz, the learner's rate): they come along.
+        let limits = dar_ddsp_core::reservoir::ReservoirLimits::default();
+        let mut kept = dar_ddsp_core::reservoir::Reservoir::default();
+        let theta = preset.prototypes[0].theta;
+        kept.add(
+            dar_ddsp_core::keeper::own_sound(&theta, 48_000.0, &limits),
+            &limits,
+        );
+        let mut all = vec![dar_ddsp_core::reservoir::Reservoir::default(); preset.prototypes.len()];
+        all[0] = kept;
+        preset.own_db = vec![None; all.len()];
+        preset.own_db[0] = Some(1.25);
+        preset.kept = all;
+        assert!(thread.send(Command::Replace(Box::new(preset.clone()))));
+        // The audio's table is published first, then the stored memory, then the snapshot.
         wait_until("the preset", || {
             links.table().len == preset.prototypes.len()
+                && snapshot.lock().prototypes.len() == preset.prototypes.len()
         });
         let names: Vec<String> = snapshot
             .lock()
@@ -751,6 +778,12 @@ mod tests {
             .restore(&weights, MAX_PROTOTYPES)
             .expect("valid");
         assert_eq!(stored.prototypes, preset.prototypes);
+        assert_eq!(
+            stored.kept[0].len(),
+            dar_ddsp_core::keeper::SEED_NOTES.len()
+        );
+        assert_eq!(stored.own_db[0], Some(1.25));
+        assert!(stored.kept[1..].iter().all(|r| r.is_empty()));
     }
 
     #[test]
