@@ -245,10 +245,7 @@ impl ContinualLearner {
         }
         // The patches this recording taught may play their neighbours' notes better.
         for donor in winners(&report) {
-            let (config, weights) = (&self.config, &self.weights);
-            let fit = |memory: &Memory, k: usize, reservoir: &Reservoir, start: Theta<f32>| {
-                fit(config, weights, memory, k, reservoir, start, sample_rate)
-            };
+            let fit = fitter(&self.config, &self.weights, sample_rate);
             let improved = (self.keeper).improve_from(&mut self.memory, donor, sample_rate, fit)?;
             report.improved.extend(improved.into_iter().map(|(j, _)| j));
         }
@@ -288,10 +285,7 @@ impl ContinualLearner {
             .get(j)
             .copied()
             .unwrap_or(self.memory.prototypes()[j].weights);
-        let (config, weights) = (&self.config, &self.weights);
-        let fit = |memory: &Memory, k: usize, reservoir: &Reservoir, start: Theta<f32>| {
-            fit(config, weights, memory, k, reservoir, start, sample_rate)
-        };
+        let fit = fitter(&self.config, &self.weights, sample_rate);
         match self.keeper.refine(
             &mut self.memory,
             j,
@@ -348,10 +342,7 @@ impl ContinualLearner {
         };
         let (groups, embeddings): (Vec<Group>, Vec<Vec<Embedding>>) =
             family.iter().map(|&k| of(k)).unzip();
-        let (config, weights) = (&self.config, &self.weights);
-        let fit = |memory: &Memory, k: usize, reservoir: &Reservoir, start: Theta<f32>| {
-            fit(config, weights, memory, k, reservoir, start, sample_rate)
-        };
+        let fit = fitter(&self.config, &self.weights, sample_rate);
         let removed = self.keeper.consolidate(
             &mut self.memory,
             &family,
@@ -384,6 +375,17 @@ impl ContinualLearner {
             .filter(|k| !removed.contains(k))
             .map(moved)
             .collect())
+    }
+}
+
+/// [`fit`] with the learner's settings, as the keeper calls it: `(memory, j, reservoir, start)`.
+fn fitter<'a>(
+    config: &'a ContinualConfig,
+    weights: &'a EncoderWeights,
+    sample_rate: f32,
+) -> impl FnMut(&Memory, usize, &Reservoir, Theta<f32>) -> Result<Outcome, LearnError> + 'a {
+    move |memory, j, reservoir, start| {
+        fit(config, weights, memory, j, reservoir, start, sample_rate)
     }
 }
 
