@@ -81,6 +81,6 @@ pub fn write_wav(path: &Path, samples: &[f32], sample_rate: u32) -> Result<()> {
         }
         w.finalize()?;
     }
-    dar_ddsp_core::preset::write_atomically(path, bytes.get_ref())
+    dar_ddsp_core::store::atomic::write_atomically(path, bytes.get_ref())
         .with_context(|| format!("{}: cannot write", path.display()))
 }

@@ -4,9 +4,10 @@
 
 use crate::learn::{LearnSettings, Source, distance, eval_files, load};
 use anyhow::Result;
-use dar_ddsp_core::continual::{ContinualLearner, adjusted_rand_index, purity};
-use dar_ddsp_core::encoder::EncoderWeights;
-use dar_ddsp_core::learner::{Objective, search};
+use dar_ddsp_core::learning::continual::{ContinualLearner, adjusted_rand_index, purity};
+use dar_ddsp_core::learning::objective::Objective;
+use dar_ddsp_core::learning::search::search;
+use dar_ddsp_core::memory::encoder::EncoderWeights;
 use dar_ddsp_core::plant::default_theta;
 use std::path::PathBuf;
 

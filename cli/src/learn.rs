@@ -2,19 +2,20 @@
 
 use crate::audio::{Recording, read_wav};
 use anyhow::{Result, bail};
-use dar_ddsp_core::analysis::{Analysis, AnalysisConfig, analyze};
-use dar_ddsp_core::art::ArtConfig;
-use dar_ddsp_core::continual::{ContinualConfig, ContinualLearner};
-use dar_ddsp_core::distance::spectral_distance;
-use dar_ddsp_core::encoder::EncoderWeights;
-use dar_ddsp_core::keeper::KeeperConfig;
-use dar_ddsp_core::learner::{
-    Budget, Objective, ObjectiveConfig, Outcome, SearchConfig, events_of, match_velocities,
-    plain_adam, random_search, render_performance, search,
-};
+use dar_ddsp_core::learning::baselines::{plain_adam, random_search};
+use dar_ddsp_core::learning::continual::{ContinualConfig, ContinualLearner};
+use dar_ddsp_core::learning::keeper::KeeperConfig;
+use dar_ddsp_core::learning::objective::{Objective, ObjectiveConfig};
+use dar_ddsp_core::learning::performance::{events_of, match_velocities};
+use dar_ddsp_core::learning::search::{Budget, Outcome, SearchConfig, search};
 use dar_ddsp_core::live::MAX_PROTOTYPES;
+use dar_ddsp_core::memory::art::ArtConfig;
+use dar_ddsp_core::memory::encoder::EncoderWeights;
+use dar_ddsp_core::plant::render::render_performance;
 use dar_ddsp_core::plant::{Theta, default_theta};
-use dar_ddsp_core::preset::{KEPT_RATE, Preset, Settings};
+use dar_ddsp_core::signal::analysis::{Analysis, AnalysisConfig, analyze};
+use dar_ddsp_core::signal::distance::spectral_distance;
+use dar_ddsp_core::store::preset::{KEPT_RATE, Preset, Settings};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::{Path, PathBuf};
 use std::time::Instant;

@@ -12,9 +12,10 @@ mod train;
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
-use dar_ddsp_core::encoder::EncoderWeights;
-use dar_ddsp_core::learner::{NoteEvent, render_performance};
-use dar_ddsp_core::plant::{P, note_to_hz};
+use dar_ddsp_core::memory::encoder::EncoderWeights;
+use dar_ddsp_core::num::units::note_to_hz;
+use dar_ddsp_core::plant::P;
+use dar_ddsp_core::plant::render::{NoteEvent, render_performance};
 use std::path::PathBuf;
 
 #[derive(Parser)]
@@ -50,7 +51,7 @@ enum Command {
         keep_notes: bool,
         /// Vigilance ρ, 0–1: how close a note must sound to a prototype to refine it rather
         /// than get a prototype of its own.
-        #[arg(long, default_value_t = dar_ddsp_core::art::DEFAULT_VIGILANCE)]
+        #[arg(long, default_value_t = dar_ddsp_core::memory::art::DEFAULT_VIGILANCE)]
         vigilance: f32,
         /// λ_ART, the weight of the resonance regularizer (0 = off).
         #[arg(long, default_value_t = 0.5)]
@@ -67,7 +68,7 @@ enum Command {
         seed: u64,
         /// Match tracking: a prototype whose patch plays a new note this much worse (dB) than
         /// its own notes does not take it.
-        #[arg(long, default_value_t = dar_ddsp_core::keeper::DEFAULT_TOLERANCE_DB)]
+        #[arg(long, default_value_t = dar_ddsp_core::learning::keeper::DEFAULT_TOLERANCE_DB)]
         tolerance_db: f32,
     },
     /// Look into, combine, list and make presets.
@@ -129,7 +130,7 @@ enum Command {
         /// Recordings, in order; default: every WAV in ../shared/eval/instruments.
         wavs: Vec<PathBuf>,
         /// Vigilance ρ (0–1).
-        #[arg(long, default_value_t = dar_ddsp_core::art::DEFAULT_VIGILANCE)]
+        #[arg(long, default_value_t = dar_ddsp_core::memory::art::DEFAULT_VIGILANCE)]
         vigilance: f32,
         /// λ_ART, the weight of the resonance regularizer.
         #[arg(long, default_value_t = 0.5)]
@@ -142,7 +143,7 @@ enum Command {
         seed: u64,
         /// Match tracking: a prototype whose patch plays a new note this much worse (dB) than
         /// its own notes does not take it.
-        #[arg(long, default_value_t = dar_ddsp_core::keeper::DEFAULT_TOLERANCE_DB)]
+        #[arg(long, default_value_t = dar_ddsp_core::learning::keeper::DEFAULT_TOLERANCE_DB)]
         tolerance_db: f32,
         /// Stream the recordings in a shuffled order (this seed; 0 = the order given).
         #[arg(long, default_value_t = 0)]
@@ -342,7 +343,8 @@ fn distance(candidate: &std::path::Path, target: &std::path::Path) -> Result<()>
             t.sample_rate
         );
     }
-    let d = dar_ddsp_core::distance::spectral_distance(&c.samples, &t.samples, c.sample_rate);
+    let d =
+        dar_ddsp_core::signal::distance::spectral_distance(&c.samples, &t.samples, c.sample_rate);
     println!("{d:.3}");
     Ok(())
 }

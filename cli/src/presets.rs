@@ -2,11 +2,11 @@
 //! or by name (factory presets, then the user's preset directory).
 
 use anyhow::{Context, Result, bail};
-use dar_ddsp_core::encoder::EncoderWeights;
-use dar_ddsp_core::factory;
 use dar_ddsp_core::live::MAX_PROTOTYPES;
+use dar_ddsp_core::memory::encoder::EncoderWeights;
 use dar_ddsp_core::plant::P;
-use dar_ddsp_core::preset::{self, Loaded, Preset};
+use dar_ddsp_core::store::factory;
+use dar_ddsp_core::store::preset::{self, Loaded, Preset};
 use std::path::Path;
 
 /// Opens preset `what`: a file path, else a factory preset's name, else a preset in the user's

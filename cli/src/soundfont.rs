@@ -2,7 +2,7 @@
 //! evaluation recordings are laid out, to learn from or to stream through `continual`.
 
 use anyhow::{Result, bail};
-use dar_ddsp_core::encoder::soundfont::{Font, render_program, two_octaves};
+use dar_ddsp_core::learning::training::soundfont::{Font, render_program, two_octaves};
 use std::path::Path;
 
 /// The `render-soundfont` command: checks the arguments, renders, normalises the peak to

@@ -1,9 +1,9 @@
 //! `dar-ddsp train-encoder`: remakes the encoder's shipped weights from a seed.
 
 use anyhow::{Context, Result, bail};
-use dar_ddsp_core::encoder::soundfont::{Font, RealConfig, render_real};
-use dar_ddsp_core::encoder::train::{TrainConfig, render_set, train};
-use dar_ddsp_core::preset::write_atomically;
+use dar_ddsp_core::learning::training::soundfont::{Font, RealConfig, render_real};
+use dar_ddsp_core::learning::training::{TrainConfig, render_set, train};
+use dar_ddsp_core::store::atomic::write_atomically;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::{Path, PathBuf};
 

@@ -1,7 +1,7 @@
 //! The `dar-ddsp` binary as a user runs it: learn from a real recording then render, and every
 //! kind of bad input answered with one clear message, a non-zero exit, and no output written.
 
-use dar_ddsp_core::distance::spectral_distance;
+use dar_ddsp_core::signal::distance::spectral_distance;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 

@@ -3,13 +3,13 @@
 //! Target (issue 3): ≤ 2 ms.
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use dar_ddsp_core::loss::{DEFAULT_SIZES, MelTerm, MrStftLoss, chain_to_inputs};
+use dar_ddsp_core::learning::loss::{DEFAULT_SIZES, MelTerm, MrStftLoss, chain_to_inputs};
 use dar_ddsp_core::plant::{N_THETA, P, SPECS, Synth, default_theta};
-use dar_ddsp_core::{Dual, Real};
+use dar_ddsp_core::Real;
 use std::hint::black_box;
 
 const WINDOW: usize = 8_192;
-type G = Dual<f32, N_THETA>;
+use dar_ddsp_core::plant::G;
 
 fn render(theta: &[G; N_THETA], out: &mut [G]) {
     let mut synth = Synth::<G>::new(48_000.0, &default_theta());

@@ -2,10 +2,10 @@
 //! search over 256 prototypes. Targets (issue 4): ≤ 100 µs and ≤ 20 µs.
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use dar_ddsp_core::art::{ArtConfig, Memory, code};
-use dar_ddsp_core::encoder::{EMBED_DIM, Embedding, Encoder};
-use dar_ddsp_core::learner::{NoteEvent, render_performance};
+use dar_ddsp_core::memory::art::{ArtConfig, Memory, code};
+use dar_ddsp_core::memory::encoder::{EMBED_DIM, Embedding, Encoder};
 use dar_ddsp_core::plant::default_theta;
+use dar_ddsp_core::plant::render::{NoteEvent, render_performance};
 use std::hint::black_box;
 
 fn embedding(c: &mut Criterion) {

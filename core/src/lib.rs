@@ -1,31 +1,19 @@
-//! DAR-DDSP's engine: the differentiable DSP plant and, in later modules, the learner.
+//! DAR-DDSP's engine: the differentiable DSP plant, the signal analysis, the memory, the
+//! learners and the stored state. No plugin framework and no GUI live here, so everything is
+//! testable with `cargo test`.
 //!
-//! No plugin framework and no GUI live here, so everything is testable with `cargo test`.
+//! The modules are layers, each depending only on the ones before it (docs/ARCHITECTURE.md §3):
+//! [`num`] → [`plant`] → [`signal`] → [`memory`] → [`learning`] → [`live`] → [`store`].
 
-pub mod analysis;
-pub mod art;
-pub mod continual;
-pub mod coupling;
-pub mod distance;
-pub mod dual;
-pub mod encoder;
-pub mod factory;
-pub mod fastmath;
-pub mod features;
-pub mod glide;
-pub mod keeper;
-pub mod learner;
+pub mod learning;
 pub mod live;
-pub mod loss;
-pub mod optimizer;
+pub mod memory;
+pub mod num;
 pub mod plant;
-pub mod preset;
-pub mod projection;
-pub mod real;
-pub mod reembed;
-pub mod reservoir;
-pub mod stft;
-pub mod thumbnail;
+pub mod signal;
+pub mod store;
 
-pub use dual::Dual;
-pub use real::Real;
+#[cfg(test)]
+mod test_support;
+
+pub use num::{Dual, Real};

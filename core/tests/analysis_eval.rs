@@ -4,7 +4,7 @@
 mod common;
 
 use common::{EVAL, HOLD_S, NOTE_SPACING_S, read_eval};
-use dar_ddsp_core::analysis::{AnalysisConfig, analyze};
+use dar_ddsp_core::signal::analysis::{AnalysisConfig, analyze};
 
 #[test]
 fn eval_recordings_are_segmented_as_labelled() {

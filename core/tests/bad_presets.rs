@@ -3,10 +3,10 @@
 //! refused with a message naming the file, or accepted with every value in range; none panics.
 //! A failure prints its seed and mutation number, which reproduce it.
 
-use dar_ddsp_core::art::{MAX_CAPACITY, Prototype, code};
-use dar_ddsp_core::encoder::{EMBED_DIM, EncoderWeights};
+use dar_ddsp_core::memory::art::{MAX_CAPACITY, Prototype, code};
+use dar_ddsp_core::memory::encoder::{EMBED_DIM, EncoderWeights};
 use dar_ddsp_core::plant::{SPECS, default_theta};
-use dar_ddsp_core::preset::{Preset, Settings};
+use dar_ddsp_core::store::preset::{Preset, Settings};
 
 /// xorshift64*: a small seeded generator, so every case reproduces from its seed.
 struct Rng(u64);

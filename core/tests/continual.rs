@@ -5,11 +5,11 @@
 mod common;
 
 use common::read_eval;
-use dar_ddsp_core::analysis::{AnalysisConfig, analyze};
-use dar_ddsp_core::continual::{ContinualConfig, ContinualLearner};
-use dar_ddsp_core::encoder::EncoderWeights;
-use dar_ddsp_core::learner::Budget;
-use dar_ddsp_core::reservoir::played_distance;
+use dar_ddsp_core::learning::continual::{ContinualConfig, ContinualLearner};
+use dar_ddsp_core::learning::reservoir::played_distance;
+use dar_ddsp_core::learning::search::Budget;
+use dar_ddsp_core::memory::encoder::EncoderWeights;
+use dar_ddsp_core::signal::analysis::{AnalysisConfig, analyze};
 
 /// Three woodwind and brass recordings that the plant-only encoder merged into one prototype
 /// (whose refinements then overwrote each other's patches by 3.9–5.2 dB).

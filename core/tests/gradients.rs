@@ -5,7 +5,7 @@ mod common;
 
 use common::Rng;
 use dar_ddsp_core::Dual;
-use dar_ddsp_core::loss::{MrStftLoss, chain_to_inputs};
+use dar_ddsp_core::learning::loss::{MrStftLoss, chain_to_inputs};
 use dar_ddsp_core::plant::{N_THETA, SPECS, Synth, Theta, default_theta};
 
 type Grad = Dual<f64, N_THETA>;

@@ -5,10 +5,10 @@
 mod common;
 
 use common::read_eval;
-use dar_ddsp_core::analysis::{AnalysisConfig, analyze};
-use dar_ddsp_core::encoder::EncoderWeights;
+use dar_ddsp_core::learning::reservoir::played_distance;
 use dar_ddsp_core::live::{LiveConfig, LiveLearner, LiveSettings};
-use dar_ddsp_core::reservoir::played_distance;
+use dar_ddsp_core::memory::encoder::EncoderWeights;
+use dar_ddsp_core::signal::analysis::{AnalysisConfig, analyze};
 
 #[test]
 fn four_streamed_instruments_each_keep_their_own_prototype() {

@@ -1,9 +1,9 @@
 //! The plant never allocates while rendering: every real-time entry point runs under
 //! `assert_no_alloc`, which aborts the process on any allocation in builds with debug assertions.
 
-use dar_ddsp_core::art::{ArtConfig, Memory, code};
-use dar_ddsp_core::encoder::{EMBED_DIM, Encoder};
-use dar_ddsp_core::learner::{NoteEvent, render_performance};
+use dar_ddsp_core::memory::art::{ArtConfig, Memory, code};
+use dar_ddsp_core::memory::encoder::{EMBED_DIM, Encoder};
+use dar_ddsp_core::plant::render::{NoteEvent, render_performance};
 use dar_ddsp_core::plant::{MAX_VOICES, P, Synth, default_theta};
 use nice_assert_no_alloc::{AllocDisabler, assert_no_alloc};
 use std::hint::black_box;

@@ -2,8 +2,8 @@
 //! reference patches and the instruments themselves, measured so later figures have a scale.
 //! Run with `--nocapture` to see the table the README quotes.
 
-use dar_ddsp_core::distance::spectral_distance;
 use dar_ddsp_core::plant::{P, Synth, Theta, default_theta};
+use dar_ddsp_core::signal::distance::spectral_distance;
 
 mod common;
 use common::{EVAL, HOLD_S, NOTE_SPACING_S, read_eval};

@@ -5,15 +5,15 @@
 //! learns the same thing however fast the host runs.
 
 use crossbeam_channel::{Receiver, Sender, bounded};
-use dar_ddsp_core::art::code;
-use dar_ddsp_core::encoder::{EMBED_DIM, Embedding, EncoderWeights};
 use dar_ddsp_core::live::state::STATE_VERSION;
 use dar_ddsp_core::live::{
     LiveConfig, LiveEvent, LiveLearner, LiveSettings, MAX_PROTOTYPES, MemoryState, Mode,
     PatchTable, Restored,
 };
+use dar_ddsp_core::memory::art::code;
+use dar_ddsp_core::memory::encoder::{EMBED_DIM, Embedding, EncoderWeights};
 use dar_ddsp_core::plant::Theta;
-use dar_ddsp_core::preset::{KEPT_RATE, Preset};
+use dar_ddsp_core::store::preset::{KEPT_RATE, Preset};
 use parking_lot::{Mutex, RwLock};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
@@ -529,9 +529,11 @@ fn work(mut w: Worker) {
                 }
                 LiveEvent::Presented { decision } => {
                     last_match = match *decision {
-                        dar_ddsp_core::art::Decision::Resonated { m, .. } => Some(m),
-                        dar_ddsp_core::art::Decision::Unmatched { nearest } => nearest.map(|n| n.1),
-                        dar_ddsp_core::art::Decision::Allocated { nearest, .. } => {
+                        dar_ddsp_core::memory::art::Decision::Resonated { m, .. } => Some(m),
+                        dar_ddsp_core::memory::art::Decision::Unmatched { nearest } => {
+                            nearest.map(|n| n.1)
+                        }
+                        dar_ddsp_core::memory::art::Decision::Allocated { nearest, .. } => {
                             nearest.map(|n| n.1)
                         }
                     };
@@ -671,7 +673,8 @@ impl Worker {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use dar_ddsp_core::learner::{NoteEvent, archetypes, render_performance};
+    use dar_ddsp_core::plant::archetypes::archetypes;
+    use dar_ddsp_core::plant::render::{NoteEvent, render_performance};
 
     fn start() -> (
         LearnerThread,
@@ -738,19 +741,20 @@ mod tests {
     fn a_factory_preset_replaces_the_memory_and_is_stored() {
         let (thread, mut links, snapshot, memory) = start();
         let weights = EncoderWeights::shipped().expect("shipped weights");
-        let loaded = dar_ddsp_core::factory::load("designed", &weights)
+        let loaded = dar_ddsp_core::store::factory::load("designed", &weights)
             .expect("a factory preset")
             .expect("loads");
         let mut preset = loaded.preset;
         // The first prototype carries kept notes (48 kHz, the learner's rate): they come along.
-        let limits = dar_ddsp_core::reservoir::ReservoirLimits::default();
-        let mut kept = dar_ddsp_core::reservoir::Reservoir::default();
+        let limits = dar_ddsp_core::learning::reservoir::ReservoirLimits::default();
+        let mut kept = dar_ddsp_core::learning::reservoir::Reservoir::default();
         let theta = preset.prototypes[0].theta;
         kept.add(
-            dar_ddsp_core::keeper::own_sound(&theta, 48_000.0, &limits),
+            dar_ddsp_core::learning::keeper::own_sound(&theta, 48_000.0, &limits),
             &limits,
         );
-        let mut all = vec![dar_ddsp_core::reservoir::Reservoir::default(); preset.prototypes.len()];
+        let mut all =
+            vec![dar_ddsp_core::learning::reservoir::Reservoir::default(); preset.prototypes.len()];
         all[0] = kept;
         preset.own_db = vec![None; all.len()];
         preset.own_db[0] = Some(1.25);
@@ -780,7 +784,7 @@ mod tests {
         assert_eq!(stored.prototypes, preset.prototypes);
         assert_eq!(
             stored.kept[0].len(),
-            dar_ddsp_core::keeper::SEED_NOTES.len()
+            dar_ddsp_core::learning::keeper::SEED_NOTES.len()
         );
         assert_eq!(stored.own_db[0], Some(1.25));
         assert!(stored.kept[1..].iter().all(|r| r.is_empty()));
@@ -794,7 +798,7 @@ mod tests {
         wait_until("the learner to count them", || {
             snapshot.lock().skipped == 7_500
         });
-        let line = crate::view::counters(&snapshot.lock());
+        let line = crate::editor::view::counters(&snapshot.lock());
         assert!(line.contains("skipped: 7500 non-finite samples"), "{line}");
         assert!(memory.read().prototypes.is_empty());
         drop(thread);

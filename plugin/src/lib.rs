@@ -1,12 +1,11 @@
 //! DAR-DDSP as a CLAP and VST3 plugin: a thin shell (parameters, process, editor, the learner
 //! thread) over `dar-ddsp-core`.
 
-use dar_ddsp_core::encoder::EncoderWeights;
-use dar_ddsp_core::glide::Glide;
 use dar_ddsp_core::live::state::STATE_VERSION;
-use dar_ddsp_core::live::{
-    LiveSettings, MAX_PROTOTYPES, MemoryState, Mode, Restored, morph, with_offsets,
-};
+use dar_ddsp_core::live::{LiveSettings, MAX_PROTOTYPES, MemoryState, Mode, Restored};
+use dar_ddsp_core::memory::encoder::EncoderWeights;
+use dar_ddsp_core::plant::algebra::{morph, with_offsets};
+use dar_ddsp_core::plant::glide::Glide;
 use dar_ddsp_core::plant::{Synth, Theta};
 use nice_plug::prelude::*;
 use parking_lot::Mutex;
@@ -17,7 +16,6 @@ mod editor;
 pub mod learner;
 pub mod params;
 pub mod sidechain_file;
-mod view;
 
 use crossbeam_channel::{Receiver, Sender};
 use learner::{AudioLinks, Command, LearnerThread, Snapshot};

@@ -1,8 +1,8 @@
 //! The plugin's parameters: one per θ of the plant (ids from `dar_ddsp_core::plant::SPECS`,
 //! never renamed) plus the plugin's own.
 
-use dar_ddsp_core::art::DEFAULT_VIGILANCE;
 use dar_ddsp_core::live::{MAX_PROTOTYPES, MemoryState, Mode};
+use dar_ddsp_core::memory::art::DEFAULT_VIGILANCE;
 use dar_ddsp_core::plant::{N_THETA, P, SPECS, Scale, Theta, Unit};
 use nice_plug::params::persist::PersistentField;
 use nice_plug::prelude::*;

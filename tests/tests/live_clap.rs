@@ -5,7 +5,7 @@
 //! depend on the machine's speed.
 
 use anyhow::{Context, Result, ensure};
-use dar_ddsp_core::distance::spectral_distance;
+use dar_ddsp_core::signal::distance::spectral_distance;
 use dar_ddsp_tests::analysis::first_unclean;
 use dar_ddsp_tests::{ClapHost, NoteEv, ParamInfo};
 use std::path::{Path, PathBuf};

@@ -6,7 +6,7 @@
 //! of 9 dB starting a new note). 20 ms after an onset plus one encoder context (≈ 0.28 s), the
 //! note is recognised: the prototype it resonates with (or the nearest) becomes the active
 //! patch at once. In Learn mode the memory learns when the note ends, with the whole note
-//! heard, by the same rule as the command line's learner ([`crate::keeper`]): match tracking
+//! heard, by the same rule as the command line's learner ([`crate::learning::keeper`]): match tracking
 //! against each candidate's patch, then the winner (or a new prototype, whose θ starts from the
 //! nearest prototype's) is refined on its reservoir of kept notes by the project's search (a
 //! step budget, so the result does not depend on the machine's speed), with the resonance
@@ -23,17 +23,17 @@ pub mod table;
 pub use state::{MemoryState, Restored, SavedPrototype, StateError};
 pub use table::PatchTable;
 
-use crate::analysis::pitch_of;
-use crate::art::{ArtConfig, Code, Decision, Memory, Prototype, code};
-use crate::coupling::CONTEXT_OFFSET_S;
-use crate::encoder::{Embedding, Encoder, EncoderWeights};
-use crate::keeper::{Keeper, KeeperConfig, Refined};
-use crate::learner::{
-    Budget, LearnError, Objective, ObjectiveConfig, Outcome, SearchConfig, search,
-};
-use crate::optimizer::OptimizerConfig;
-use crate::plant::{N_THETA, SPECS, Theta, default_theta};
-use crate::reservoir::{Group, KeptNote, Reservoir};
+use crate::learning::keeper::{Keeper, KeeperConfig, Refined};
+use crate::learning::objective::{LearnError, Objective, ObjectiveConfig};
+use crate::learning::optimizer::OptimizerConfig;
+use crate::learning::reservoir::{Group, KeptNote, Reservoir};
+use crate::learning::search::{Budget, Outcome, SearchConfig, search};
+use crate::memory::art::{ArtConfig, Code, Decision, Memory, Prototype, code};
+use crate::memory::encoder::CONTEXT_OFFSET_S;
+use crate::memory::encoder::{Embedding, Encoder, EncoderWeights};
+use crate::plant::algebra::sanitize;
+use crate::plant::{Theta, default_theta};
+use crate::signal::analysis::pitch_of;
 
 /// What the sidechain does to the memory (the plugin's `mode` parameter).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -64,7 +64,7 @@ impl Default for LiveSettings {
     fn default() -> Self {
         Self {
             mode: Mode::Learn,
-            vigilance: crate::art::DEFAULT_VIGILANCE,
+            vigilance: crate::memory::art::DEFAULT_VIGILANCE,
             learn_rate: OptimizerConfig::default().alpha,
             resonance: 0.5,
         }
@@ -891,58 +891,6 @@ fn fit(
     );
     Ok((outcome, last))
 }
-
-/// θ clamped into each parameter's range; non-finite values become the default.
-pub fn sanitize(theta: &Theta<f32>) -> Theta<f32> {
-    let d = default_theta();
-    std::array::from_fn(|k| {
-        let v = theta[k];
-        if v.is_finite() {
-            v.clamp(SPECS[k].min, SPECS[k].max)
-        } else {
-            d[k]
-        }
-    })
-}
-
-/// θ between `a` and `b` at `t` (0 = a, 1 = b), interpolated in knob space (log for times and
-/// frequencies), so a morph moves the way the knobs would.
-pub fn morph(a: &Theta<f32>, b: &Theta<f32>, t: f32) -> Theta<f32> {
-    let t = if t.is_finite() {
-        t.clamp(0.0, 1.0)
-    } else {
-        0.0
-    };
-    if t == 0.0 {
-        return *a;
-    }
-    if t == 1.0 {
-        return *b;
-    }
-    std::array::from_fn(|k| {
-        let (za, zb) = (SPECS[k].normalize(a[k]), SPECS[k].normalize(b[k]));
-        SPECS[k].denormalize(za + (zb - za) * t)
-    })
-}
-
-/// Applies the plant knobs as offsets: each knob moved from its default by some share of its
-/// travel moves the learned value by the same share (clamped to the range). Knobs at their
-/// defaults play the learned patch exactly.
-pub fn with_offsets(learned: &Theta<f32>, knobs: &Theta<f32>) -> Theta<f32> {
-    let d = default_theta();
-    std::array::from_fn(|k| {
-        let s = &SPECS[k];
-        let offset = s.normalize(knobs[k]) - s.normalize(d[k]);
-        if offset == 0.0 {
-            learned[k]
-        } else {
-            s.denormalize((s.normalize(learned[k]) + offset).clamp(0.0, 1.0))
-        }
-    })
-}
-
-/// Number of θ values (re-exported for the plugin's patch table).
-pub const THETA_LEN: usize = N_THETA;
 
 #[cfg(test)]
 mod tests;

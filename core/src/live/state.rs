@@ -1,5 +1,5 @@
 //! The memory as it is stored — in the plugin's state (the DAW project) and, with a format name
-//! and the learning settings around it, in preset files ([`crate::preset`]): versioned JSON with
+//! and the learning settings around it, in preset files ([`crate::store::preset`]): versioned JSON with
 //! every prototype's complement-coded weights and its θ as *named* values, so a parameter added
 //! later does not break old files. Reading never panics: anything malformed is refused with a
 //! reason, and the caller keeps what it had.
@@ -8,12 +8,12 @@
 //! reading (a version-1 memory was always learned at 16 dimensions). Version 2 adds them.
 //! Version 3 adds each prototype's kept notes (its reservoir, 16-bit PCM in base64) and its own
 //! distance; a memory without them (older, or a preset written without its notes) gets, per
-//! learned prototype, its own sound as its first kept group ([`crate::keeper`]).
+//! learned prototype, its own sound as its first kept group ([`crate::learning::keeper`]).
 
-use crate::art::{CODE_LEN, MAX_CAPACITY, Prototype};
-use crate::encoder::{EMBED_DIM, Encoder, EncoderWeights};
+use crate::learning::reservoir::{Group, KeptNote, Reservoir, ReservoirLimits};
+use crate::memory::art::{CODE_LEN, MAX_CAPACITY, Prototype};
+use crate::memory::encoder::{EMBED_DIM, Encoder, EncoderWeights};
 use crate::plant::{SPECS, default_theta};
-use crate::reservoir::{Group, KeptNote, Reservoir, ReservoirLimits};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use serde::{Deserialize, Serialize};
@@ -343,7 +343,7 @@ impl MemoryState {
         let thinned;
         let kept = if total > MAX_KEPT_SAMPLES {
             let mut k = kept.to_vec();
-            crate::keeper::thin_to(&mut k, MAX_KEPT_SAMPLES, None);
+            crate::learning::keeper::thin_to(&mut k, MAX_KEPT_SAMPLES, None);
             thinned = k;
             &thinned[..]
         } else {
@@ -365,7 +365,7 @@ impl MemoryState {
 
     /// The prototypes, checked, for a memory of `capacity` using encoder `weights`, with their
     /// kept notes at [`REEMBED_RATE`]. Prototypes learned with another encoder get new weights
-    /// from their θ ([`crate::reembed`]); an empty memory (never learned) is always accepted.
+    /// from their θ ([`crate::memory::reembed`]); an empty memory (never learned) is always accepted.
     /// Allocates.
     pub fn restore(
         &self,
@@ -442,7 +442,8 @@ impl MemoryState {
         if !same && !prototypes.is_empty() {
             let mut encoder = Encoder::new(weights.clone(), REEMBED_RATE);
             for p in &mut prototypes {
-                p.weights = crate::reembed::weights_for(&p.theta, &mut encoder, REEMBED_RATE);
+                p.weights =
+                    crate::memory::reembed::weights_for(&p.theta, &mut encoder, REEMBED_RATE);
                 reembedded += 1;
             }
         }
@@ -460,7 +461,7 @@ impl MemoryState {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::art::code;
+    use crate::memory::art::code;
 
     fn proto(v: f32) -> Prototype {
         Prototype {

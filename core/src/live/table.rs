@@ -3,7 +3,7 @@
 //! without waiting, copying or allocating).
 
 use super::MAX_PROTOTYPES;
-use crate::art::Prototype;
+use crate::memory::art::Prototype;
 use crate::plant::{Theta, default_theta};
 
 /// The prototypes' patches as the audio thread sees them. Plain data (no heap), so a triple
@@ -40,7 +40,7 @@ impl PatchTable {
     pub fn fill(&mut self, prototypes: &[Prototype], active: Option<usize>) {
         self.len = prototypes.len().min(MAX_PROTOTYPES);
         for (slot, p) in self.thetas.iter_mut().zip(prototypes) {
-            *slot = super::sanitize(&p.theta);
+            *slot = crate::plant::algebra::sanitize(&p.theta);
         }
         self.active = active.filter(|&i| i < self.len);
     }

@@ -1,5 +1,6 @@
 use super::*;
-use crate::learner::{NoteEvent, archetypes, render_performance};
+use crate::plant::archetypes::archetypes;
+use crate::plant::render::{NoteEvent, render_performance};
 
 const SR: f32 = 48_000.0;
 
@@ -174,31 +175,4 @@ fn play_mode_and_hostile_input_leave_the_memory_alone() {
     l.feed(&bad, &LiveSettings::default(), &mut |_| {});
     assert_eq!(l.skipped(), 5_280);
     assert!(l.memory().prototypes().is_empty());
-}
-
-#[test]
-fn morph_offsets_and_sanitize() {
-    let [a, b] = two_patches();
-    assert_eq!(morph(&a, &b, 0.0), a);
-    let m = morph(&a, &b, 1.0);
-    assert!(
-        m.iter()
-            .zip(&b)
-            .all(|(x, y)| (x - y).abs() <= 1e-3 * y.abs().max(1.0))
-    );
-    // Knobs at their defaults play the learned patch exactly.
-    assert_eq!(with_offsets(&a, &default_theta()), a);
-    let mut knobs = default_theta();
-    knobs[crate::plant::P::Cutoff as usize] = SPECS[crate::plant::P::Cutoff as usize].max;
-    let brighter = with_offsets(&a, &knobs);
-    assert!(brighter[crate::plant::P::Cutoff as usize] >= a[crate::plant::P::Cutoff as usize]);
-    let mut broken = a;
-    broken[0] = f32::NAN;
-    broken[1] = 1e9;
-    let s = sanitize(&broken);
-    assert!(
-        s.iter()
-            .zip(SPECS.iter())
-            .all(|(v, sp)| (sp.min..=sp.max).contains(v))
-    );
 }

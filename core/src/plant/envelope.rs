@@ -4,7 +4,7 @@
 //! an analog envelope generator; their times are to −60 dB of the distance left. The recursion
 //! runs on [`Real`], so the learner gets exact derivatives with respect to every time and level.
 
-use crate::real::Real;
+use crate::num::real::Real;
 
 /// Below this level a releasing envelope is finished (−80 dB) and its voice is freed.
 pub const SILENCE: f32 = 1e-4;

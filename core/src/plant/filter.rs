@@ -5,8 +5,8 @@
 //! moves the cutoff every sample) and is a plain recursion, so forward-mode dual numbers
 //! differentiate it exactly.
 
-use crate::fastmath::sin_cos_pi;
-use crate::real::Real;
+use crate::num::fastmath::sin_cos_pi;
+use crate::num::real::Real;
 
 /// The two integrator states of one voice's filter.
 #[derive(Debug, Clone, Copy, Default)]

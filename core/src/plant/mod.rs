@@ -1,12 +1,20 @@
-//! The plant: the playable, differentiable subtractive synth (DESIGN.md §3).
+//! The plant (docs/ARCHITECTURE.md §4): the playable, differentiable subtractive synth, written
+//! once over the number type ([`crate::num::Real`]), and what plays it: rendering of notes and
+//! performances, designed starting patches, θ algebra and the glide between patches.
 
+pub mod algebra;
+pub mod archetypes;
 pub mod envelope;
 pub mod filter;
+pub mod glide;
 pub mod oscillator;
+pub mod render;
 pub mod synth;
 pub mod theta;
 pub mod voice;
 
 pub use synth::{MAX_VOICES, Synth};
-pub use theta::{N_THETA, P, SPECS, Scale, Theta, ThetaSpec, Unit, default_theta};
-pub use voice::{Voice, VoiceCoeffs, note_to_hz};
+pub use theta::{
+    G, N_THETA, P, SPECS, Scale, Theta, ThetaSpec, Unit, default_theta, from_knobs, to_knobs,
+};
+pub use voice::{Voice, VoiceCoeffs};

@@ -4,8 +4,8 @@
 //! subtracts a two-sample polynomial step residual at each discontinuity. The residual is
 //! smooth in the distance to the edge, so the pulse wave stays differentiable in its width.
 
-use crate::fastmath::sin_2pi;
-use crate::real::Real;
+use crate::num::fastmath::sin_2pi;
+use crate::num::real::Real;
 
 /// The two-sample polynomial band-limited step residual at phase `t` ∈ [0, 1) for a phase
 /// increment `dt` (cycles per sample).

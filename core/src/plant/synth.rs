@@ -1,9 +1,10 @@
 //! The polyphonic synth: a fixed pool of [`Voice`]s, voice allocation and stealing, θ smoothing
 //! at a control rate, and block rendering that does not depend on the block size.
 
-use super::theta::{N_THETA, SPECS, Theta};
-use super::voice::{Voice, VoiceCoeffs, note_to_hz};
-use crate::real::Real;
+use super::theta::{N_THETA, SPECS, Theta, from_knobs, to_knobs};
+use super::voice::{Voice, VoiceCoeffs};
+use crate::num::real::Real;
+use crate::num::units::note_to_hz;
 
 /// Voices in the pool. Notes beyond this steal a voice.
 pub const MAX_VOICES: usize = 16;
@@ -55,8 +56,8 @@ impl<T: Real> Synth<T> {
     /// A synth at `sample_rate` playing the patch `theta` (musical units, sanitised).
     pub fn new(sample_rate: f32, theta: &Theta<f32>) -> Self {
         let sample_rate = sanitize_rate(sample_rate);
-        let u = normalize_all(theta);
-        let theta_t = denormalize_all::<T>(&u);
+        let u = to_knobs(theta);
+        let theta_t = from_knobs::<T>(&u);
         let coeffs = VoiceCoeffs::from_theta(&theta_t, sample_rate);
         Self {
             voices: [Voice::default(); MAX_VOICES],
@@ -90,7 +91,7 @@ impl<T: Real> Synth<T> {
     /// Sets where θ should go (musical units; NaN and out-of-range values are sanitised). The
     /// change starts at the next rendered sample and glides with [`SMOOTHING_SECONDS`].
     pub fn set_target(&mut self, theta: &Theta<f32>) {
-        let u = normalize_all(theta);
+        let u = to_knobs(theta);
         if u != self.target_u {
             self.target_u = u;
             self.smoothing = true;
@@ -243,7 +244,7 @@ impl<T: Real> Synth<T> {
     }
 
     fn update_coeffs(&mut self) {
-        self.theta = denormalize_all(&self.current_u);
+        self.theta = from_knobs(&self.current_u);
         self.coeffs = VoiceCoeffs::from_theta(&self.theta, self.sample_rate);
     }
 
@@ -273,14 +274,6 @@ fn sanitize_rate(sample_rate: f32) -> f32 {
 
 fn smooth_step(sample_rate: f32) -> f32 {
     1.0 - (-(CONTROL_PERIOD as f32) / (SMOOTHING_SECONDS * sample_rate)).exp()
-}
-
-fn normalize_all(theta: &Theta<f32>) -> [f32; N_THETA] {
-    std::array::from_fn(|i| SPECS[i].normalize(theta[i]))
-}
-
-fn denormalize_all<T: Real>(u: &[f32; N_THETA]) -> Theta<T> {
-    std::array::from_fn(|i| SPECS[i].denormalize(T::cst(u[i])))
 }
 
 #[cfg(test)]

