@@ -138,12 +138,9 @@ fn shuffle<T>(items: &mut [T], seed: u64) {
     if seed == 0 {
         return;
     }
-    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut rng = dar_ddsp_core::num::Rng::new(seed);
     for i in (1..items.len()).rev() {
-        state ^= state >> 12;
-        state ^= state << 25;
-        state ^= state >> 27;
-        let j = (state.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 33) as usize % (i + 1);
+        let j = (rng.next_u64() >> 33) as usize % (i + 1);
         items.swap(i, j);
     }
 }

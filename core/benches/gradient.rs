@@ -3,9 +3,9 @@
 //! Target (issue 3): ≤ 2 ms.
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use dar_ddsp_core::Real;
 use dar_ddsp_core::learning::loss::{DEFAULT_SIZES, MelTerm, MrStftLoss, chain_to_inputs};
 use dar_ddsp_core::plant::{N_THETA, P, SPECS, Synth, default_theta};
-use dar_ddsp_core::Real;
 use std::hint::black_box;
 
 const WINDOW: usize = 8_192;

@@ -29,13 +29,8 @@ fn resonance_search(c: &mut Criterion) {
         capacity: 256,
         ..ArtConfig::default()
     });
-    let mut rng = 12_345u64;
-    let mut next = || {
-        rng ^= rng << 13;
-        rng ^= rng >> 7;
-        rng ^= rng << 17;
-        (rng >> 40) as f32 / (1u64 << 24) as f32
-    };
+    let mut rng = dar_ddsp_core::num::Rng::new(12_345);
+    let mut next = || rng.uniform();
     while memory.prototypes().len() < 256 {
         let h: Embedding = std::array::from_fn(|_| next());
         memory.present(&h, 0.0, true, |_| default_theta());

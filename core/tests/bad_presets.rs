@@ -5,22 +5,13 @@
 
 use dar_ddsp_core::memory::art::{MAX_CAPACITY, Prototype, code};
 use dar_ddsp_core::memory::encoder::{EMBED_DIM, EncoderWeights};
+use dar_ddsp_core::num::Rng;
 use dar_ddsp_core::plant::{SPECS, default_theta};
 use dar_ddsp_core::store::preset::{Preset, Settings};
 
-/// xorshift64*: a small seeded generator, so every case reproduces from its seed.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
+/// Uniform in 0..n (0 for n = 0), from the crate's seeded generator.
+fn below(rng: &mut Rng, n: usize) -> usize {
+    (rng.next_u64() % n.max(1) as u64) as usize
 }
 
 const HOSTILE: [&str; 14] = [
@@ -68,28 +59,28 @@ fn valid() -> String {
 
 fn mutate(text: &str, rng: &mut Rng) -> Vec<u8> {
     let mut b = text.as_bytes().to_vec();
-    for _ in 0..1 + rng.below(4) {
-        let at = rng.below(b.len());
-        match rng.below(7) {
-            0 => b[at] ^= 1 << rng.below(8),
+    for _ in 0..1 + below(rng, 4) {
+        let at = below(rng, b.len());
+        match below(rng, 7) {
+            0 => b[at] ^= 1 << below(rng, 8),
             1 => {
-                let n = rng.below(40).min(b.len() - at);
+                let n = below(rng, 40).min(b.len() - at);
                 b.drain(at..at + n);
             }
             2 => b.truncate(at),
             3 => {
-                let n = rng.below(60).min(b.len() - at);
+                let n = below(rng, 60).min(b.len() - at);
                 let copy = b[at..at + n].to_vec();
                 b.splice(at..at, copy);
             }
-            4 => b.insert(at, b"{}[],:\"0e-9"[rng.below(11)]),
+            4 => b.insert(at, b"{}[],:\"0e-9"[below(rng, 11)]),
             _ => {
                 // Replace the number that starts nearest after `at` with a hostile token.
                 if let Some(s) = (at..b.len()).find(|&i| b[i].is_ascii_digit()) {
                     let e = (s..b.len())
                         .find(|&i| !matches!(b[i], b'0'..=b'9' | b'.' | b'e' | b'-' | b'+'))
                         .unwrap_or(b.len());
-                    let token = HOSTILE[rng.below(HOSTILE.len())].as_bytes();
+                    let token = HOSTILE[below(rng, HOSTILE.len())].as_bytes();
                     b.splice(s..e, token.iter().copied());
                 }
             }
@@ -106,7 +97,7 @@ fn mutated_presets_are_refused_or_sane_and_never_panic() {
     let weights = EncoderWeights::shipped().expect("shipped encoder");
     let good = valid();
     let seed = 0x5eed_0006;
-    let mut rng = Rng(seed);
+    let mut rng = Rng::from_state(seed);
     let (mut refused, mut accepted) = (0, 0);
     for case in 0..3_000 {
         let bytes = mutate(&good, &mut rng);

@@ -17,8 +17,7 @@ pub mod learner;
 pub mod params;
 pub mod sidechain_file;
 
-use crossbeam_channel::{Receiver, Sender};
-use learner::{AudioLinks, Command, LearnerThread, Snapshot};
+use learner::{AudioLinks, CommandLink, LearnerThread, Published, Snapshot};
 pub use params::DarDdspParams;
 
 /// Samples between glide updates while a patch change is gliding (1.3 ms at 48 kHz: far finer
@@ -47,7 +46,7 @@ pub struct DarDdsp {
     snapshot: Arc<Mutex<Snapshot>>,
     /// Commands to the learner (editor sends, the running learner receives); made once, so
     /// they outlive learner restarts.
-    commands: (Sender<Command>, Receiver<Command>),
+    commands: CommandLink,
     /// The learned patch's second-order glide. Audio thread only.
     glide: Glide,
     /// Whether a learned patch is playing (else the knobs alone). Audio thread only.
@@ -146,7 +145,7 @@ impl Plugin for DarDdsp {
             self.params.clone(),
             self.sidechain_peak.clone(),
             self.snapshot.clone(),
-            self.commands.0.clone(),
+            self.commands.sender.clone(),
         )
     }
 
@@ -307,11 +306,11 @@ impl DarDdsp {
             weights,
             restored,
             &settings,
-            (
-                self.params.memory.state.clone(),
-                self.params.memory.loaded.clone(),
-            ),
-            self.snapshot.clone(),
+            Published {
+                memory: self.params.memory.state.clone(),
+                loaded: self.params.memory.loaded.clone(),
+                snapshot: self.snapshot.clone(),
+            },
             self.commands.clone(),
         );
         match started {

@@ -4,6 +4,7 @@
 //! standalone's sample rate), and the same editor as the plugin. `--help` lists the options.
 
 use dar_ddsp::sidechain_file::{self, SidechainFile};
+use dar_ddsp_core::signal::wav::{WavError, read_wav};
 
 fn main() {
     let mut args = Vec::new();
@@ -34,7 +35,7 @@ fn main() {
                     "{path}: {rate} Hz, but the first file is {} Hz",
                     file.sample_rate
                 )),
-                Err(e) => fail(&format!("{path}: {e}")),
+                Err(e) => fail(&e.to_string()),
             }
         }
         sidechain_file::set(file);
@@ -42,29 +43,14 @@ fn main() {
     nice_plug::prelude::nice_export_standalone_with_args::<dar_ddsp::DarDdsp, _>(args);
 }
 
-/// The WAV at `path` mixed to mono, with its sample rate; NaN and Inf read as silence.
-fn read_mono(path: &str) -> Result<(Vec<f32>, f32), hound::Error> {
-    let mut reader = hound::WavReader::open(path)?;
-    let spec = reader.spec();
-    let channels = spec.channels.max(1) as usize;
-    let interleaved: Vec<f32> = match spec.sample_format {
-        hound::SampleFormat::Float => reader.samples::<f32>().collect::<Result<_, _>>()?,
-        hound::SampleFormat::Int => {
-            let scale = 1.0 / (1u64 << (spec.bits_per_sample.clamp(1, 32) - 1)) as f32;
-            reader
-                .samples::<i32>()
-                .map(|s| s.map(|s| s as f32 * scale))
-                .collect::<Result<_, _>>()?
-        }
-    };
-    let mono = interleaved
-        .chunks(channels)
-        .map(|frame| {
-            let x = frame.iter().sum::<f32>() / channels as f32;
-            if x.is_finite() { x } else { 0.0 }
-        })
-        .collect();
-    Ok((mono, spec.sample_rate as f32))
+/// The WAV at `path` mixed to mono, with its sample rate; NaN and Inf play as silence.
+fn read_mono(path: &str) -> Result<(Vec<f32>, f32), WavError> {
+    let mut rec = read_wav(path.as_ref())?;
+    rec.samples
+        .iter_mut()
+        .filter(|x| !x.is_finite())
+        .for_each(|x| *x = 0.0);
+    Ok((rec.samples, rec.sample_rate))
 }
 
 fn fail(message: &str) -> ! {

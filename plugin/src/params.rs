@@ -4,12 +4,25 @@
 use dar_ddsp_core::live::{MAX_PROTOTYPES, MemoryState, Mode};
 use dar_ddsp_core::memory::art::DEFAULT_VIGILANCE;
 use dar_ddsp_core::plant::{N_THETA, P, SPECS, Scale, Theta, Unit};
+use nice_plug::editor::dpi::LogicalSize;
 use nice_plug::params::persist::PersistentField;
 use nice_plug::prelude::*;
 use nice_plug_egui::EguiEditorState;
 use parking_lot::RwLock;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Default editor size, logical pixels.
+pub const DEFAULT_SIZE: (u32, u32) = (1120, 740);
+/// Smallest and largest size a stored state may ask for, logical pixels.
+pub const SIZE_LIMITS: ((u32, u32), (u32, u32)) = ((640, 400), (3840, 2160));
+
+/// Editor state of `size` (logical pixels, clamped to [`SIZE_LIMITS`]).
+pub fn state_of_size((w, h): (u32, u32)) -> Arc<EguiEditorState> {
+    let ((w0, h0), (w1, h1)) = SIZE_LIMITS;
+    let (w, h) = (w.clamp(w0, w1), h.clamp(h0, h1));
+    EguiEditorState::from_size(LogicalSize::new(w as f32, h as f32), 1.0)
+}
 
 /// Every parameter the host sees. The host and the editor write them; the audio thread reads
 /// them (atomics) at the start of every sub-block.
@@ -164,7 +177,7 @@ impl EditorField {
 impl Default for EditorField {
     fn default() -> Self {
         Self {
-            state: RwLock::new(crate::editor::state_of_size(crate::editor::DEFAULT_SIZE)),
+            state: RwLock::new(state_of_size(DEFAULT_SIZE)),
             open: AtomicBool::new(false),
         }
     }
@@ -172,7 +185,7 @@ impl Default for EditorField {
 
 impl<'a> PersistentField<'a, (u32, u32)> for EditorField {
     fn set(&self, size: (u32, u32)) {
-        *self.state.write() = crate::editor::state_of_size(size);
+        *self.state.write() = state_of_size(size);
     }
 
     fn map<F, R>(&self, f: F) -> R

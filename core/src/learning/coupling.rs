@@ -137,6 +137,7 @@ impl Attractor {
 mod tests {
     use super::*;
     use crate::plant::{SPECS, default_theta};
+    use crate::plant::{dual_at_knobs, from_knobs};
 
     fn note() -> NoteSpec {
         NoteSpec {
@@ -165,9 +166,7 @@ mod tests {
         let start = default_theta();
         let z: [f32; N_THETA] =
             std::array::from_fn(|k| SPECS[k].normalize(start[k]).clamp(0.1, 0.9));
-        let theta_of = |z: &[f32; N_THETA]| -> Theta<f32> {
-            std::array::from_fn(|k| SPECS[k].denormalize(z[k]))
-        };
+        let theta_of = |z: &[f32; N_THETA]| -> Theta<f32> { from_knobs(z) };
         let mut probe = Attractor::new(
             encoder,
             ([0.0; EMBED_DIM], [1.0; EMBED_DIM]),
@@ -186,7 +185,7 @@ mod tests {
         });
         let encoder = Encoder::shipped(sr).expect("shipped weights");
         let mut a = Attractor::new(encoder, (target, target), 2.0, note(), sr);
-        let dual: Theta<G> = std::array::from_fn(|k| SPECS[k].denormalize(G::variable(z[k], k)));
+        let dual = dual_at_knobs(&z);
         let (term, grad) = a.term_and_gradient(&dual);
         assert!(term > 0.0);
         assert!((term - a.term(&theta_of(&z))).abs() <= 1e-4 * term);

@@ -8,7 +8,7 @@ use crate::memory::encoder::{Embedding, Encoder};
 use crate::num::Real;
 use crate::plant::render::{NoteSpec, render_window};
 use crate::plant::voice::KEY_REFERENCE_HZ;
-use crate::plant::{G, N_THETA, P, SPECS, Theta};
+use crate::plant::{G, N_THETA, P, SPECS, Theta, dual_at_knobs};
 use crate::signal::analysis::{Analysis, Note};
 
 /// Why an objective could not be built. Each variant says what the caller should do.
@@ -241,7 +241,7 @@ impl Objective {
     /// The loss at learning-space point `z` (each θ's knob position, 0–1) and its gradient
     /// with respect to `z`.
     pub fn loss_and_gradient(&mut self, z: &[f32; N_THETA]) -> (f32, [f32; N_THETA]) {
-        let theta: Theta<G> = std::array::from_fn(|k| SPECS[k].denormalize(G::variable(z[k], k)));
+        let theta = dual_at_knobs(z);
         let mut dual = std::mem::take(&mut self.dual);
         let mut total = 0.0;
         let mut grad = [0.0f32; N_THETA];

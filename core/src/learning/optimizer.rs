@@ -13,6 +13,8 @@
 //!
 //! Restarts and the population around this optimizer belong to the learner.
 
+use crate::num::Rng;
+
 /// How many steps back the α and μ rules compare the loss with.
 pub const TREND_STEPS: usize = 4;
 
@@ -113,8 +115,8 @@ pub struct Optimizer<const N: usize> {
     best_theta: [f32; N],
     /// Steps taken.
     steps: usize,
-    /// xorshift state of the dither noise.
-    rng: u64,
+    /// The dither noise's generator.
+    rng: Rng,
 }
 
 impl<const N: usize> Optimizer<N> {
@@ -133,7 +135,7 @@ impl<const N: usize> Optimizer<N> {
             best: (f32::INFINITY, 0),
             best_theta: [0.0; N],
             steps: 0,
-            rng: seed | 1,
+            rng: Rng::from_state(seed | 1),
         }
     }
 
@@ -244,17 +246,9 @@ impl<const N: usize> Optimizer<N> {
         }
     }
 
-    /// A standard normal sample (Box–Muller on xorshift64*).
+    /// A standard normal sample.
     fn gaussian(&mut self) -> f32 {
-        let mut uniform = || {
-            self.rng ^= self.rng >> 12;
-            self.rng ^= self.rng << 25;
-            self.rng ^= self.rng >> 27;
-            ((self.rng.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 40) as f32 + 0.5)
-                / (1u32 << 24) as f32
-        };
-        let (u1, u2) = (uniform(), uniform());
-        (-2.0 * u1.ln()).sqrt() * (std::f32::consts::TAU * u2).cos()
+        self.rng.gaussian()
     }
 }
 

@@ -1,4 +1,6 @@
 use super::*;
+use crate::memory::encoder::EncoderWeights;
+use crate::plant::Theta;
 use crate::plant::archetypes::archetypes;
 use crate::plant::render::{NoteEvent, render_performance};
 
@@ -14,7 +16,7 @@ fn stream(patches: &[Theta<f32>]) -> Vec<f32> {
             .map(|(i, n)| NoteEvent {
                 onset: (i as f32 * 0.9 * SR) as usize + 4_800,
                 release: (i as f32 * 0.9 * SR + 0.6 * SR) as usize + 4_800,
-                f0_hz: 440.0 * 2f32.powf((n - 69.0) / 12.0),
+                f0_hz: crate::num::units::note_to_hz(*n),
                 velocity: 0.8,
             })
             .collect();

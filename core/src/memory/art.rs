@@ -483,13 +483,8 @@ mod tests {
     #[test]
     fn distinct_clusters_get_their_own_prototypes() {
         let mut m = Memory::new(ArtConfig::default());
-        let mut rng = 7u64;
-        let mut noise = || {
-            rng ^= rng << 13;
-            rng ^= rng >> 7;
-            rng ^= rng << 17;
-            ((rng >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * 0.1
-        };
+        let mut rng = crate::num::Rng::new(7);
+        let mut noise = || (rng.uniform() - 0.5) * 0.1;
         let centres = [
             [0.2; EMBED_DIM],
             [0.8; EMBED_DIM],

@@ -15,6 +15,7 @@ pub mod voice;
 
 pub use synth::{MAX_VOICES, Synth};
 pub use theta::{
-    G, N_THETA, P, SPECS, Scale, Theta, ThetaSpec, Unit, default_theta, from_knobs, to_knobs,
+    G, N_THETA, P, SPECS, Scale, Theta, ThetaSpec, Unit, default_theta, dual_at_knobs, from_knobs,
+    to_knobs,
 };
 pub use voice::{Voice, VoiceCoeffs};

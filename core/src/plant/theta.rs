@@ -181,6 +181,12 @@ pub fn from_knobs<T: Real>(u: &[f32; N_THETA]) -> Theta<T> {
     std::array::from_fn(|k| SPECS[k].denormalize(T::cst(u[k])))
 }
 
+/// The patch at knob-space position `z` as dual numbers, each θ seeded with ∂/∂z = 1 in its own
+/// partial: what the learner renders to get the gradient with respect to the knobs.
+pub fn dual_at_knobs(z: &[f32; N_THETA]) -> Theta<G> {
+    std::array::from_fn(|k| SPECS[k].denormalize(G::variable(z[k], k)))
+}
+
 /// The default patch.
 pub fn default_theta() -> Theta<f32> {
     SPECS.map(|s| s.default)

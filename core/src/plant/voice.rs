@@ -166,11 +166,6 @@ impl<T: Real> Voice<T> {
         self.age
     }
 
-    /// Current amplitude envelope level.
-    pub fn amp_level(&self) -> T {
-        self.amp_env.level()
-    }
-
     /// Advances `n` samples without output, for the learner's windows: both envelopes tick
     /// exactly (values and derivatives), the oscillators advance, and the filter is left at rest
     /// (its memory is milliseconds; the caller renders a warm-up before scoring).

@@ -8,6 +8,7 @@
 //! window sizes. Signals must already be aligned (same notes, same onsets); the longer one is
 //! cut to the shorter.
 
+use crate::num::units::power_to_db;
 use crate::signal::features::{LogMel, MelConfig};
 
 /// Window sizes at 48 kHz.
@@ -43,11 +44,7 @@ pub fn spectral_distance(candidate: &[f32], target: &[f32], sample_rate: f32) ->
             fmin: 30.0,
             fmax: 16_000.0,
         });
-        let to_db = |p: Vec<f32>| -> Vec<f32> {
-            p.into_iter()
-                .map(|v| 10.0 * (v.max(1e-30)).log10())
-                .collect()
-        };
+        let to_db = |p: Vec<f32>| -> Vec<f32> { p.into_iter().map(power_to_db).collect() };
         let (a, b) = (to_db(mel.frames(&scaled)), to_db(mel.frames(t)));
         if a.is_empty() {
             continue;

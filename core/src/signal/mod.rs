@@ -5,3 +5,4 @@ pub mod analysis;
 pub mod distance;
 pub mod features;
 pub mod stft;
+pub mod wav;

@@ -45,16 +45,3 @@ pub fn read_eval(name: &str) -> (u32, Vec<f32>) {
         .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     (rate, samples)
 }
-
-/// xorshift64*: a small seeded generator, so every run checks the same points.
-pub struct Rng(pub u64);
-
-impl Rng {
-    /// Uniform in [0, 1).
-    pub fn next(&mut self) -> f64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        (self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11) as f64 / (1u64 << 53) as f64
-    }
-}

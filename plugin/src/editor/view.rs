@@ -76,9 +76,21 @@ pub struct View {
     pub loss: Vec<[f32; 2]>,
 }
 
-/// The view of snapshot `s` with vigilance `rho`, in `mode`, with the `proto`, `proto_b` and
-/// `morph` parameters (prototype numbers from 1).
-pub fn view(s: &Snapshot, rho: f32, mode: Mode, (a, b, morph): (i32, i32, f32)) -> View {
+/// What the Play mode's parameters pick: `proto`, `proto_b` (prototype numbers from 1) and
+/// `morph` (0–1 from the first to the second).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Pick {
+    /// The `proto` parameter.
+    pub a: i32,
+    /// The `proto_b` parameter.
+    pub b: i32,
+    /// The `morph` parameter.
+    pub morph: f32,
+}
+
+/// The view of snapshot `s` with vigilance `rho`, in `mode`, with what the Play mode picks.
+pub fn view(s: &Snapshot, rho: f32, mode: Mode, pick: Pick) -> View {
+    let Pick { a, b, morph } = pick;
     let picked = |n: i32| usize::try_from(n - 1).ok();
     let active = match mode {
         Mode::Play => picked(a).filter(|&i| i < s.prototypes.len()),
@@ -263,7 +275,16 @@ mod tests {
 
     #[test]
     fn cards_show_match_against_vigilance_and_the_active_one() {
-        let v = view(&snapshot(), 0.8, Mode::Learn, (1, 2, 0.0));
+        let v = view(
+            &snapshot(),
+            0.8,
+            Mode::Learn,
+            Pick {
+                a: 1,
+                b: 2,
+                morph: 0.0,
+            },
+        );
         let names: Vec<_> = v.cards.iter().map(|c| c.name.as_str()).collect();
         assert_eq!(names, ["bass", "organ", "flute"]);
         let resonates: Vec<_> = v.cards.iter().map(|c| c.resonates).collect();
@@ -276,12 +297,30 @@ mod tests {
         assert!(v.cards[1].locked && !v.cards[0].locked);
         assert!(v.gauge.verdict.contains("resonates with 2 \"organ\""));
         // In Play mode the `proto` parameter picks, and a morph marks its target.
-        let v = view(&snapshot(), 0.8, Mode::Play, (3, 1, 0.5));
+        let v = view(
+            &snapshot(),
+            0.8,
+            Mode::Play,
+            Pick {
+                a: 3,
+                b: 1,
+                morph: 0.5,
+            },
+        );
         let active: Vec<_> = v.cards.iter().map(|c| c.active).collect();
         assert_eq!(active, [false, false, true]);
         assert!(v.cards[0].morph_target && !v.cards[2].morph_target);
         // Out-of-range picks select nothing.
-        let v = view(&snapshot(), 0.8, Mode::Play, (9, 9, 1.0));
+        let v = view(
+            &snapshot(),
+            0.8,
+            Mode::Play,
+            Pick {
+                a: 9,
+                b: 9,
+                morph: 1.0,
+            },
+        );
         assert!(v.cards.iter().all(|c| !c.active && !c.morph_target));
     }
 
@@ -298,7 +337,16 @@ mod tests {
         );
         assert!(line.contains("1 \"bass\" kept its patch"), "{line}");
         assert!(line.contains("to 3 \"flute\" (1 split so far)"), "{line}");
-        let v = view(&s, 0.8, Mode::Learn, (1, 1, 0.0));
+        let v = view(
+            &s,
+            0.8,
+            Mode::Learn,
+            Pick {
+                a: 1,
+                b: 1,
+                morph: 0.0,
+            },
+        );
         assert!(v.cards.iter().all(|c| c.kept == 4));
     }
 
@@ -306,22 +354,58 @@ mod tests {
     fn the_gauge_says_why_a_prototype_appeared() {
         let mut s = snapshot();
         s.last_match = Some(0.62);
-        let v = view(&s, 0.8, Mode::Learn, (1, 1, 0.0));
+        let v = view(
+            &s,
+            0.8,
+            Mode::Learn,
+            Pick {
+                a: 1,
+                b: 1,
+                morph: 0.0,
+            },
+        );
         assert_eq!(v.gauge.m, Some(0.62));
         assert!(
             v.gauge.verdict.contains("< ρ: a new timbre"),
             "{}",
             v.gauge.verdict
         );
-        let v = view(&s, 0.8, Mode::Follow, (1, 1, 0.0));
+        let v = view(
+            &s,
+            0.8,
+            Mode::Follow,
+            Pick {
+                a: 1,
+                b: 1,
+                morph: 0.0,
+            },
+        );
         assert!(v.gauge.verdict.contains("not learning"));
-        let v = view(&Snapshot::default(), 0.8, Mode::Learn, (1, 1, 0.0));
+        let v = view(
+            &Snapshot::default(),
+            0.8,
+            Mode::Learn,
+            Pick {
+                a: 1,
+                b: 1,
+                morph: 0.0,
+            },
+        );
         assert_eq!(v.gauge.verdict, "no note heard yet");
     }
 
     #[test]
     fn the_map_places_the_live_note_by_its_prototype() {
-        let v = view(&snapshot(), 0.8, Mode::Learn, (1, 1, 0.0));
+        let v = view(
+            &snapshot(),
+            0.8,
+            Mode::Learn,
+            Pick {
+                a: 1,
+                b: 1,
+                morph: 0.0,
+            },
+        );
         assert_eq!(v.map.len(), 4);
         assert!(v.map.iter().all(|p| p.x.abs() <= 1.0 && p.y.abs() <= 1.0));
         let live = v.map[3];
@@ -338,7 +422,16 @@ mod tests {
 
     #[test]
     fn the_loss_curve_is_log_scaled_and_skips_unlearned() {
-        let v = view(&snapshot(), 0.8, Mode::Learn, (1, 1, 0.0));
+        let v = view(
+            &snapshot(),
+            0.8,
+            Mode::Learn,
+            Pick {
+                a: 1,
+                b: 1,
+                morph: 0.0,
+            },
+        );
         assert_eq!(v.loss, vec![[0.0, 0.0], [1.0, -1.0], [3.0, -2.0]]);
     }
 }

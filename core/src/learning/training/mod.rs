@@ -22,7 +22,7 @@ use crate::memory::encoder::mlp::{self, Dense, Trace};
 use crate::memory::encoder::{EMBED_DIM, Embedding, EncoderWeights, FORMAT, HIDDEN, VERSION};
 use crate::num::Rng;
 use crate::num::units::note_to_hz;
-use crate::plant::archetypes::archetypes;
+use crate::plant::archetypes::{archetypes, random_theta};
 use crate::plant::render::{NoteEvent, render_performance};
 use crate::plant::{SPECS, Theta, default_theta};
 use soundfont::{RealConfig, RealView};
@@ -106,7 +106,7 @@ fn patch(rng: &mut Rng, archetypes: &[Theta<f32>]) -> Theta<f32> {
             SPECS[k].denormalize(z.clamp(0.0, 1.0))
         })
     } else {
-        std::array::from_fn(|k| SPECS[k].denormalize(rng.uniform()))
+        random_theta(rng)
     }
 }
 

@@ -182,12 +182,6 @@ impl Encoder {
         Some(self.embed_features())
     }
 
-    /// Embeds an already computed feature vector (training and tests).
-    pub fn embed_features_of(&mut self, features: &[f32; INPUT]) -> Embedding {
-        self.features = *features;
-        self.embed_features()
-    }
-
     fn embed_features(&mut self) -> Embedding {
         let w = &self.weights;
         for (((t, &f), &m), &s) in self

@@ -1,17 +1,15 @@
 use super::front::{CONTEXT_FRAMES, Front, INPUT, MEL_BANDS, REFERENCE_HZ, RELATIVE};
 use super::*;
+use crate::num::Rng;
 use crate::plant::default_theta;
 use crate::plant::render::{NoteEvent, render_performance};
 
 /// A harmonic tone with a decaying envelope and a little seeded noise.
 fn tone(len: usize, f: f32, seed: u64) -> Vec<f32> {
-    let mut s = seed | 1;
+    let mut rng = Rng::new(seed);
     (0..len)
         .map(|n| {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            let noise = (s >> 40) as f32 / (1u64 << 24) as f32 - 0.5;
+            let noise = rng.uniform() - 0.5;
             let p = std::f32::consts::TAU * f * n as f32 / 48_000.0;
             let env = (-(n as f32) / 20_000.0).exp();
             env * (0.5 * p.sin() + 0.2 * (2.0 * p).sin() + 0.1 * (5.0 * p).sin()) + 0.01 * noise
@@ -20,13 +18,8 @@ fn tone(len: usize, f: f32, seed: u64) -> Vec<f32> {
 }
 
 fn random_weights(seed: u64) -> EncoderWeights {
-    let mut s = seed | 1;
-    let mut rng = move || {
-        s ^= s << 13;
-        s ^= s >> 7;
-        s ^= s << 17;
-        (s >> 40) as f32 / (1u64 << 24) as f32
-    };
+    let mut generator = Rng::new(seed);
+    let mut rng = move || generator.uniform();
     EncoderWeights {
         format: FORMAT.into(),
         version: VERSION,
@@ -143,7 +136,7 @@ fn shipped_encoder_is_pitch_invariant_on_unseen_patches() {
         let e = NoteEvent {
             onset: 0,
             release: len,
-            f0_hz: 440.0 * 2f32.powf((note - 69.0) / 12.0),
+            f0_hz: crate::num::units::note_to_hz(note),
             velocity: 0.8,
         };
         let audio = render_performance(theta, &[e], 48_000.0, len);

@@ -1,0 +1,40 @@
+//! Faults a test injects into the learner (debug builds only).
+
+use std::time::Duration;
+
+/// Faults a test injects into the learner through the environment variable
+/// `DAR_DDSP_FAULT`, read when the learner starts; debug builds only, so a release build never
+/// looks. `panic`: panic at the first sidechain chunk; `slow=MS`: spend MS more milliseconds
+/// on every chunk (a learner starved of CPU). Both may be given, comma-separated.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Faults {
+    /// Panic at the first sidechain chunk.
+    pub panic: bool,
+    /// Extra time per chunk.
+    pub slow: Duration,
+}
+
+impl Faults {
+    /// Parses the variable's text; unknown words are ignored.
+    pub fn parse(text: &str) -> Self {
+        let mut f = Self::default();
+        for word in text.split(',').map(str::trim) {
+            if word == "panic" {
+                f.panic = true;
+            } else if let Some(ms) = word.strip_prefix("slow=").and_then(|m| m.parse().ok()) {
+                f.slow = Duration::from_millis(ms);
+            }
+        }
+        f
+    }
+
+    /// The faults asked for in the environment (debug builds), else none. Main thread.
+    pub fn from_env() -> Self {
+        if !cfg!(debug_assertions) {
+            return Self::default();
+        }
+        std::env::var("DAR_DDSP_FAULT")
+            .map(|t| Self::parse(&t))
+            .unwrap_or_default()
+    }
+}
