@@ -71,7 +71,7 @@ pub fn continual(wavs: &[PathBuf], s: &LearnSettings, order_seed: u64) -> Result
     }
     println!(
         "Continual learning, recordings streamed in this order (order seed {order_seed}); ρ = {}, \
-         match-tracking tolerance {} dB, λ_ART = {}, {} per prototype and recording. Spectral distance in dB (DESIGN.md §8) of each recording \
+         match-tracking tolerance {} dB, λ_ART = {}, {} per prototype and recording. Spectral distance in dB (docs/ARCHITECTURE.md §8) of each recording \
          played by its own prototype right after it was learned and at the end, and by the nearest \
          of the other recordings' own prototypes at the end; the baseline \
          trains one patch on every recording in turn.",

@@ -319,7 +319,7 @@ pub fn eval(wavs: &[PathBuf], budget: Budget, seed: u64) -> Result<()> {
         (None, None) => "no budget".into(),
     };
     println!(
-        "Spectral distance in dB (DESIGN.md §8; lower is closer), {per} per method and recording;"
+        "Spectral distance in dB (docs/ARCHITECTURE.md §8; lower is closer), {per} per method and recording;"
     );
     println!("the learner's own loss for plain Adam and DAR-DDSP; DAR-DDSP's steps and time.");
     println!();

@@ -1,4 +1,4 @@
-//! The spectral-distance yardstick (DESIGN.md §8) on the real recordings in `../shared/eval`:
+//! The spectral-distance yardstick (docs/ARCHITECTURE.md §8) on the real recordings in `../shared/eval`:
 //! reference patches and the instruments themselves, measured so later figures have a scale.
 //! Run with `--nocapture` to see the table the README quotes.
 

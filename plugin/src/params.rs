@@ -197,7 +197,7 @@ impl<'a> PersistentField<'a, (u32, u32)> for EditorField {
     }
 }
 
-/// The `mode` parameter's values (DESIGN.md §5).
+/// The `mode` parameter's values (docs/ARCHITECTURE.md §6).
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ModeParam {
     /// The sidechain teaches.

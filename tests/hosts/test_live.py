@@ -1,6 +1,6 @@
 """Live learning through dawdreamer (VST3), as a user does it in a DAW: a recording plays into
 the sidechain in Learn mode, then the same notes come from MIDI alone in Play mode. Distances are
-the project's yardstick, computed by `dar-ddsp distance` (DESIGN.md §8)."""
+the project's yardstick, computed by `dar-ddsp distance` (docs/ARCHITECTURE.md §8)."""
 
 import json
 import os

@@ -3,15 +3,13 @@
 
 use crate::learning::objective::Objective;
 use crate::learning::optimizer::{Optimizer, OptimizerConfig};
-use crate::learning::search::{
-    Budget, Meter, Outcome, PLAIN_EVAL_COST, Run, SearchConfig, finish, project,
-};
+use crate::learning::search::{Budget, Meter, Outcome, PLAIN_EVAL_COST, Run, SearchConfig, finish};
 use crate::num::Rng;
 use crate::plant::archetypes::random_theta;
-use crate::plant::{Theta, default_theta, from_knobs, to_knobs};
+use crate::plant::{Theta, default_theta, to_knobs};
 
 /// Reference for the eval table: one run of plain Adam (fixed α and μ, no dither, no restarts)
-/// from `start`, with the same gain handling as [`search`].
+/// from `start`, with the same gain handling as [`crate::learning::search::search`].
 pub fn plain_adam(
     objective: &mut Objective,
     start: &Theta<f32>,
@@ -31,15 +29,7 @@ pub fn plain_adam(
     };
     let mut history = Vec::new();
     while meter.used() < 1.0 {
-        let (l, g) = objective.loss_and_gradient(&run.z);
-        meter.work += 1.0;
-        run.steps += 1;
-        if l.is_finite() && l < run.best {
-            run.best = l;
-            run.best_theta = from_knobs(&run.z);
-        }
-        run.opt.step(&mut run.z, &g, l);
-        project(&mut run.z);
+        run.step(objective, &mut meter);
         history.push(run.best);
     }
     let steps = run.steps;

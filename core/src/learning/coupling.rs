@@ -1,4 +1,4 @@
-//! The coupling of the two halves (SEED.md §3.3, DESIGN.md §4): the resonance regularizer
+//! The coupling of the two halves (docs/ARCHITECTURE.md §5.3): the resonance regularizer
 //! L_total = L_task + λ_ART · D(E(φ(plant output)), w_j)², where D is the distance from the
 //! embedding of the plant's sound to prototype j's category box (mean over dimensions, 0 inside
 //! the box), with its exact gradient through the encoder and the plant.

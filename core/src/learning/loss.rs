@@ -33,7 +33,7 @@ const LOG_FLOOR: f64 = 1e-4;
 const MEL_FLOOR: f64 = LOG_FLOOR * LOG_FLOOR;
 
 /// An optional log-mel term: the mean absolute difference of ln mel-band power, the spectrum as
-/// the project's yardstick sees it (DESIGN.md §8). Per-bin log magnitudes weigh every harmonic
+/// the project's yardstick sees it (docs/ARCHITECTURE.md §8). Per-bin log magnitudes weigh every harmonic
 /// and every gap between harmonics alike; bands pool them the way the ear (and the yardstick)
 /// does, so the fit spends itself on the spectral envelope rather than on fine structure.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -51,7 +51,7 @@ pub struct MelTerm {
 }
 
 impl MelTerm {
-    /// The yardstick's bands (64 from 30 Hz to 16 kHz, DESIGN.md §8) at `sample_rate`.
+    /// The yardstick's bands (64 from 30 Hz to 16 kHz, docs/ARCHITECTURE.md §8) at `sample_rate`.
     pub fn yardstick(sample_rate: f32, weight: f32) -> Self {
         Self {
             sample_rate,

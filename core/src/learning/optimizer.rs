@@ -1,4 +1,4 @@
-//! The error-driven learning law (SEED.md §3.1, §6): Adam whose first-moment rate is the seed's
+//! The error-driven learning law (docs/ARCHITECTURE.md §5.1): Adam whose first-moment rate is the seed's
 //! momentum μ, with the seed's adaptive hyperparameters.
 //!
 //! - m_t = μ m_{t−1} + (1 − μ) g_t, v_t = β₂ v_{t−1} + (1 − β₂) g_t² (bias-corrected, Kingma & Ba

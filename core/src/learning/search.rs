@@ -165,11 +165,26 @@ pub(crate) struct Run {
     pub(crate) steps: usize,
 }
 
+impl Run {
+    /// One gradient step of the run, counted in `meter`; keeps its best patch.
+    pub(crate) fn step(&mut self, objective: &mut Objective, meter: &mut Meter) {
+        let (l, g) = objective.loss_and_gradient(&self.z);
+        meter.work += 1.0;
+        self.steps += 1;
+        if l.is_finite() && l < self.best {
+            self.best = l;
+            self.best_theta = from_knobs(&self.z);
+        }
+        self.opt.step(&mut self.z, &g, l);
+        project(&mut self.z);
+    }
+}
+
 /// Projects a learning-space point (knob space) back into the box after a step. A box, not a
 /// sigmoid's open line: at a sigmoid's far ends the gradient vanishes, and an oscillator level
 /// that starts at 0 could not be brought in (measured: a pulse wave the target needed stayed off
 /// for 200 steps).
-pub(crate) fn project(z: &mut [f32; N_THETA]) {
+fn project(z: &mut [f32; N_THETA]) {
     z.iter_mut().for_each(|v| {
         *v = if v.is_finite() {
             v.clamp(0.0, 1.0)
@@ -182,7 +197,32 @@ pub(crate) fn project(z: &mut [f32; N_THETA]) {
 /// The project's search: scores `starts` (e.g. the memory's nearest prototypes), the
 /// [`archetypes`] and random patches; runs the adaptive optimizer from the best few, drops the
 /// worse half of the runs at each stage, and spends what is left on the leader. Returns the best
-/// patch seen, gain matched to the target., gain matched to the target.
+/// patch seen, gain matched to the target.
+///
+/// Learning a recording: its notes analysed, an objective built on them, the search run on a
+/// budget of gradient steps (the same result on every machine).
+///
+/// ```
+/// use dar_ddsp_core::learning::objective::{Objective, ObjectiveConfig};
+/// use dar_ddsp_core::learning::search::{Budget, SearchConfig, search};
+/// use dar_ddsp_core::plant::{P, default_theta};
+/// use dar_ddsp_core::plant::render::render_note;
+/// use dar_ddsp_core::signal::analysis::{AnalysisConfig, analyze};
+///
+/// // A recording to learn: here a darker patch than the default (a WAV would come from
+/// // `dar_ddsp_core::signal::wav::read_wav`).
+/// let sr = 48_000.0;
+/// let mut target = default_theta();
+/// target[P::Cutoff as usize] = 700.0;
+/// let mut audio = vec![0.0; 4_800];
+/// audio.extend(render_note(&target, 57.0, 0.8, 24_000, sr, 36_000));
+/// let analysis = analyze(&audio, &AnalysisConfig::new(sr));
+/// let mut objective =
+///     Objective::new(&[(&audio, &analysis)], sr, &ObjectiveConfig::default()).unwrap();
+/// let before = objective.loss(&default_theta());
+/// let learned = search(&mut objective, &[], Budget::steps(30.0), &SearchConfig::default(), |_| {});
+/// assert!(learned.loss < before);
+/// ```
 pub fn search(
     objective: &mut Objective,
     starts: &[Theta<f32>],
@@ -257,16 +297,8 @@ pub fn search(
             runs.truncate(alive);
         }
         for run in runs.iter_mut() {
-            let (l, g) = objective.loss_and_gradient(&run.z);
-            meter.work += 1.0;
+            run.step(objective, &mut meter);
             steps += 1;
-            run.steps += 1;
-            if l.is_finite() && l < run.best {
-                run.best = l;
-                run.best_theta = from_knobs(&run.z);
-            }
-            run.opt.step(&mut run.z, &g, l);
-            project(&mut run.z);
         }
         let leader = runs
             .iter()

@@ -238,7 +238,7 @@ impl LiveLearner {
     }
 
     /// Takes the kept notes and own distances of a stored memory (parallel to the prototypes;
-    /// from [`MemoryState::restore_at`] at this learner's rate).
+    /// from [`crate::live::MemoryState::restore_at`] at this learner's rate).
     pub fn restore_kept(&mut self, kept: Vec<Reservoir>, own: Vec<Option<f32>>) {
         self.keeper
             .restore(self.memory.prototypes().len(), kept, own);

@@ -1,5 +1,5 @@
-//! The live learner: what the plugin's learner thread runs on the sidechain stream (DESIGN.md §2,
-//! §5). Plain code with no threads of its own, so it is tested here and the plugin only drives
+//! The live learner: what the plugin's learner thread runs on the sidechain stream (docs/ARCHITECTURE.md
+//! §2, §6). Plain code with no threads of its own, so it is tested here and the plugin only drives
 //! it.
 //!
 //! The stream is cut into notes on 10 ms frames (a level gate with hysteresis, and a re-attack

@@ -1,5 +1,5 @@
-//! W, the Fuzzy ART prototype memory (Carpenter, Grossberg & Rosen 1991; SEED.md §3.2,
-//! DESIGN.md §4) over complement-coded embeddings I = [h, 1 − h].
+//! W, the Fuzzy ART prototype memory (Carpenter, Grossberg & Rosen 1991; docs/ARCHITECTURE.md
+//! §5.2) over complement-coded embeddings I = [h, 1 − h].
 //!
 //! Choice T_j = |I ∧ w_j| / (α + |w_j|) orders the candidates; the vigilance test
 //! M_j = |I ∧ w_j| / |I| ≥ ρ accepts one (resonance) or passes to the next; if none resonates,

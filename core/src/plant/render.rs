@@ -66,6 +66,18 @@ pub struct NoteEvent {
 /// One note of θ at MIDI `note` and `velocity` (0–1), held `held` samples from sample 0, in a
 /// render of `len` samples: how a patch sounds on its own (thumbnails, re-embedding, its own
 /// sound as kept notes). Allocates.
+///
+/// ```
+/// use dar_ddsp_core::plant::default_theta;
+/// use dar_ddsp_core::plant::render::render_note;
+///
+/// // Middle C at velocity 0.8, held 0.5 s, in a 1 s render at 48 kHz.
+/// let audio = render_note(&default_theta(), 60.0, 0.8, 24_000, 48_000.0, 48_000);
+/// let peak = audio.iter().fold(0.0f32, |m, x| m.max(x.abs()));
+/// assert!(peak > 0.01 && peak < 1.0);
+/// // Released and decayed by the end.
+/// assert!(audio[47_000..].iter().all(|x| x.abs() < 1e-3));
+/// ```
 pub fn render_note(
     theta: &Theta<f32>,
     note: f32,

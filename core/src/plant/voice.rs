@@ -1,5 +1,5 @@
 //! One voice of the plant: oscillators → state-variable low-pass → amplifier, with an
-//! amplitude and a filter ADSR. Written once over [`Real`] (DESIGN.md §3).
+//! amplitude and a filter ADSR. Written once over [`Real`] (docs/ARCHITECTURE.md §4).
 
 use super::envelope::{Adsr, AdsrCoeffs, Stage};
 use super::filter::{Svf, SvfCoeffs};

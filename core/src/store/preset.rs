@@ -324,6 +324,21 @@ impl Preset {
 
     /// Reads and validates a preset file (at most [`MAX_BYTES`]) for encoder `weights`.
     /// Allocates.
+    ///
+    /// ```
+    /// use dar_ddsp_core::memory::encoder::EncoderWeights;
+    /// use dar_ddsp_core::store::preset::Preset;
+    ///
+    /// let weights = EncoderWeights::shipped()?;
+    /// let path = std::env::temp_dir().join("dar-ddsp-doctest-designed.json");
+    /// // Write a factory preset out as a user would keep it, then open it.
+    /// dar_ddsp_core::store::factory::load("designed", &weights).unwrap()?.preset.save(&path)?;
+    /// let loaded = Preset::load(&path, &weights)?;
+    /// assert_eq!(loaded.preset.prototypes.len(), 5);
+    /// println!("{}", loaded.preset.prototypes[0].name);
+    /// # std::fs::remove_file(&path)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn load(path: &Path, weights: &EncoderWeights) -> Result<Loaded, PresetError> {
         let name = path.display().to_string();
         let io = |source| PresetError::Io {

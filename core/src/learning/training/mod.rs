@@ -1,9 +1,9 @@
 //! Training E: a contrastive objective on plant renders and real sampled instruments
-//! (DESIGN.md §4).
+//! (docs/ARCHITECTURE.md §5).
 //!
 //! A class is one plant patch θ (random over the knob box, or an archetype nudged), rendered as
 //! held notes at several random pitches and velocities, or one General MIDI program of the
-//! training SoundFonts ([`super::soundfont`]) at notes across its range, velocities and fonts.
+//! training SoundFonts ([`soundfont`]) at notes across its range, velocities and fonts.
 //! Plant renders are kept so the coupling still sees its own output. In a batch of distinct
 //! classes (half plant, half real when both are there), two renders of one class are a
 //! positive pair and renders of the other classes are negatives. With D the mean absolute difference per dimension (the Fuzzy ART

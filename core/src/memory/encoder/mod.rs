@@ -1,4 +1,4 @@
-//! E, the deep encoder (SEED.md §3.2, DESIGN.md §4): a context of log-mel frames → an embedding
+//! E, the deep encoder (docs/ARCHITECTURE.md §5.2): a context of log-mel frames → an embedding
 //! h* in [0, 1]^`EMBED_DIM`, where one timbre lands in one place whatever note it plays.
 //!
 //! A small network (`front::INPUT` → 64 → 64 → 16, tanh, logistic output) over the context
