@@ -42,7 +42,7 @@ pub fn render_soundfont(
     if peak <= 1e-6 {
         bail!("{}: program {program} renders silence", soundfont.display());
     }
-    let gain = 10f32.powf(-3.0 / 20.0) / peak;
+    let gain = dar_ddsp_core::num::units::db_to_amplitude(-3.0) / peak;
     audio.iter_mut().for_each(|v| *v *= gain);
     crate::audio::write_wav(out, &audio, sample_rate)?;
     eprintln!(

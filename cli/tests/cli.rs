@@ -24,14 +24,9 @@ fn eval_file(name: &str) -> PathBuf {
 }
 
 fn read_mono(path: &Path) -> Vec<f32> {
-    let mut r = hound::WavReader::open(path).expect("wav");
-    match r.spec().sample_format {
-        hound::SampleFormat::Float => r.samples::<f32>().map(|s| s.expect("sample")).collect(),
-        hound::SampleFormat::Int => r
-            .samples::<i32>()
-            .map(|s| s.expect("sample") as f32 / 32_768.0)
-            .collect(),
-    }
+    dar_ddsp_core::signal::wav::read_wav(path)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .samples
 }
 
 fn write_wav(path: &Path, rate: u32, samples: &[f32]) {

@@ -1,4 +1,4 @@
-//! What the end-to-end tests of `core` share: the evaluation recordings and a seeded generator.
+//! What the end-to-end tests of `core` share: the evaluation recordings.
 
 #![allow(dead_code)] // each test binary uses its own part
 
@@ -32,16 +32,9 @@ pub fn eval_dir() -> PathBuf {
     dir
 }
 
-/// One recording as (sample rate, samples in [−1, 1)).
+/// One recording as (sample rate, mono samples in [−1, 1)), read by the project's WAV reader.
 pub fn read_eval(name: &str) -> (u32, Vec<f32>) {
     let path = eval_dir().join(format!("instruments/{name}.wav"));
-    let mut reader =
-        hound::WavReader::open(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let rate = reader.spec().sample_rate;
-    let samples = reader
-        .samples::<i16>()
-        .map(|s| s.map(|v| v as f32 / 32_768.0))
-        .collect::<Result<Vec<f32>, _>>()
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    (rate, samples)
+    let rec = dar_ddsp_core::signal::wav::read_wav(&path).unwrap_or_else(|e| panic!("{e}"));
+    (rec.sample_rate as u32, rec.samples)
 }

@@ -7,6 +7,7 @@ use super::{App, PresetRef, palette};
 use crate::learner::{Command, Snapshot};
 use crate::params::ModeParam;
 use dar_ddsp_core::live::Mode;
+use dar_ddsp_core::num::units::amplitude_to_db;
 use dar_ddsp_core::store::{factory, preset};
 use nice_plug::prelude::*;
 use nice_plug_egui::widgets::ParamSlider;
@@ -115,7 +116,7 @@ impl App {
         let peak = self
             .sidechain_peak
             .load(std::sync::atomic::Ordering::Relaxed);
-        let db = 20.0 * peak.max(1e-6).log10();
+        let db = amplitude_to_db(peak.max(1e-6));
         ui.add(
             egui::ProgressBar::new(((db + 60.0) / 60.0).clamp(0.0, 1.0))
                 .text(format!("{db:.1} dBFS")),
