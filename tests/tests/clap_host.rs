@@ -4,6 +4,7 @@
 //! The bundle is the one [`clap_bundle`] finds.
 
 use anyhow::{Context, Result, ensure};
+use dar_ddsp_core::num::rng::Rng;
 use dar_ddsp_tests::analysis::{db, ensure_clean, estimate_f0, peak, rms, sine};
 use dar_ddsp_tests::project::{memory_of, memory_v1_project, state_blob, state_json};
 use dar_ddsp_tests::{ClapHost, NoteEv, PLUGIN_ID, clap_bundle, load_plugin, param};
@@ -69,16 +70,10 @@ fn ensure_plain_near(host: &mut ClapHost, id: u32, plain: f64, unit: &str, rel: 
     Ok(())
 }
 
-/// Deterministic pseudo-random bytes (xorshift64*), for a garbage state blob.
-fn garbage(len: usize, mut seed: u64) -> Vec<u8> {
-    (0..len)
-        .map(|_| {
-            seed ^= seed >> 12;
-            seed ^= seed << 25;
-            seed ^= seed >> 27;
-            (seed.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 56) as u8
-        })
-        .collect()
+/// Deterministic pseudo-random bytes (xorshift64* from `seed`), for a garbage state blob.
+fn garbage(len: usize, seed: u64) -> Vec<u8> {
+    let mut rng = Rng::from_state(seed);
+    (0..len).map(|_| (rng.next_u64() >> 56) as u8).collect()
 }
 
 #[test]
@@ -462,13 +457,8 @@ fn a_version_1_project_migrates_then_round_trips_bit_exactly() -> Result<()> {
 #[test]
 fn damaged_project_states_never_break_the_plugin() -> Result<()> {
     let seed = 0xda7a_0006_u64;
-    let mut rng = seed;
-    let mut next = move |n: usize| -> usize {
-        rng ^= rng >> 12;
-        rng ^= rng << 25;
-        rng ^= rng >> 27;
-        ((rng.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 33) % n.max(1) as u64) as usize
-    };
+    let mut rng = Rng::from_state(seed);
+    let mut next = move |n: usize| -> usize { ((rng.next_u64() >> 33) % n.max(1) as u64) as usize };
     let mut host = load_plugin()?;
     host.set_offline(true)?;
     host.load_state(&memory_v1_project()?)?;
