@@ -121,7 +121,7 @@ pub struct BlockOut {
 }
 
 /// The audio side of an active plugin: what the audio thread of a DAW owns. It can move to
-/// another thread (see [`ClapHost::split`]).
+/// another thread (see [`ClapHost::split`](super::ClapHost::split)).
 pub struct AudioSide {
     /// The plugin's audio processor.
     pub(super) processor: PluginAudioProcessor<TestHost>,

@@ -12,7 +12,8 @@ use clack_host::events::{EventFlags, EventHeader};
 use clack_host::prelude::*;
 use clack_host::utils::{BeatTime, SecondsTime};
 
-/// A note event of one process call (or of a whole [`ClapHost::render`]).
+/// A note event of one process call (or of a whole
+/// [`ClapHost::render`](super::ClapHost::render)).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct NoteEv {
     /// Sample offset from the start of the call.
