@@ -4,25 +4,14 @@
 //! (1.333 ms), i.e. ≤ 133 µs.
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use dar_ddsp_tests::{ClapHost, NoteEv};
-use std::path::Path;
-
-fn bundle() -> std::path::PathBuf {
-    std::env::var_os("DAR_DDSP_CLAP").map_or_else(
-        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/bundled/DAR-DDSP.clap"),
-        Into::into,
-    )
-}
+use dar_ddsp_tests::eval::eval_recording;
+use dar_ddsp_tests::{ClapHost, NoteEv, PLUGIN_ID, clap_bundle_release};
 
 fn process_block(c: &mut Criterion) {
-    let path =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/eval/instruments/trumpet.wav");
-    let sidechain: Vec<f32> = hound::WavReader::open(&path)
-        .expect("the eval recordings sit in ../shared/eval")
-        .samples::<i16>()
-        .map(|s| s.map_or(0.0, |v| v as f32 / 32_768.0))
-        .collect();
-    let mut host = ClapHost::load(&bundle(), "org.dar-ddsp.synth")
+    let (sidechain, _) =
+        eval_recording("trumpet.wav").expect("the eval recordings sit in ../shared/eval");
+    let mut host = clap_bundle_release()
+        .and_then(|path| ClapHost::load(&path, PLUGIN_ID))
         .expect("run `cargo xtask bundle dar-ddsp --release` first");
     host.activate(48_000.0, 64).expect("activates");
     let chord: Vec<NoteEv> = (0..16)

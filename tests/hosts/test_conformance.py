@@ -1,4 +1,4 @@
-"""The VST3 side of the conformance suite (the CLAP side is tests/tests/conformance.rs): what the
+"""The VST3 side of the conformance suite (the CLAP side is tests/tests/conformance/): what the
 VST3 SDK validator and pluginval check, through pedalboard and dawdreamer — sample rates and
 block sizes, parameter fuzz and extremes, state round trips and garbage, a hostile sidechain.
 

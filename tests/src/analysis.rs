@@ -1,4 +1,7 @@
-//! Signal measurements shared by the end-to-end tests.
+//! Signal measurements shared by the end-to-end tests, and the check every rendered output
+//! passes: no sample a host must never receive.
+
+use anyhow::{Result, bail, ensure};
 
 /// Root mean square of `x`, accumulated in `f64`; 0 for an empty slice.
 pub fn rms(x: &[f32]) -> f64 {
@@ -86,6 +89,26 @@ pub fn estimate_f0(x: &[f32], sample_rate: f64, fmin: f64, fmax: f64) -> Option<
         0.0
     };
     Some(sample_rate / (tau as f64 + shift))
+}
+
+/// Fails on NaN, infinities and subnormals in either channel, naming `what` and the sample.
+pub fn ensure_clean(out: &[Vec<f32>; 2], what: &str) -> Result<()> {
+    ensure_clean_within(out, what, f32::INFINITY)
+}
+
+/// [`ensure_clean`], and fails on a sample beyond ±`bound` as well.
+pub fn ensure_clean_within(out: &[Vec<f32>; 2], what: &str, bound: f32) -> Result<()> {
+    for (c, channel) in out.iter().enumerate() {
+        if let Some((i, x)) = first_unclean(channel) {
+            bail!("{what}: channel {c} sample {i} is {x:e} (not finite, or subnormal)");
+        }
+        let p = peak(channel);
+        ensure!(
+            p <= bound,
+            "{what}: channel {c} peaks at {p} (bound {bound})"
+        );
+    }
+    Ok(())
 }
 
 #[cfg(test)]

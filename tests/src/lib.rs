@@ -5,30 +5,21 @@
 //! wrapped, exported and loaded by a host (parameter mapping, port layout, state format).
 //!
 //! - [`clap_host`]: a minimal CLAP host on clack-host.
+//! - [`bundle`]: the bundle under test, and the plugin loaded from it.
 //! - [`analysis`]: the signal measurements the tests assert on.
+//! - [`project`]: the saved project state and the fixtures.
+//! - [`eval`]: the eval recordings.
+//! - [`usage`]: threads and resident memory of the test process.
 
 pub mod analysis;
+pub mod bundle;
 pub mod clap_host;
+pub mod eval;
+pub mod project;
+pub mod usage;
 
+pub use bundle::{PLUGIN_ID, clap_bundle, clap_bundle_release, load_plugin};
 pub use clap_host::{
     AudioPortDesc, AudioSide, Block, BlockOut, ClapHost, Descriptor, Extra, HostCallbacks,
-    MainSide, NoteEv, ParamEv, ParamInfo, Sidechain, Transport, block_stats, scan,
+    MainSide, NoteEv, ParamEv, ParamInfo, Sidechain, Transport, block_stats, param, scan,
 };
-
-/// The CLAP bundle under test: `$DAR_DDSP_CLAP` (set by `cargo xtask test`), else the first of
-/// `target/bundled-debug` and `target/bundled` that holds one.
-pub fn clap_bundle() -> anyhow::Result<std::path::PathBuf> {
-    use anyhow::Context;
-    if let Some(path) = std::env::var_os("DAR_DDSP_CLAP") {
-        return Ok(path.into());
-    }
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    [
-        "target/bundled-debug/DAR-DDSP.clap",
-        "target/bundled/DAR-DDSP.clap",
-    ]
-    .iter()
-    .map(|c| root.join(c))
-    .find(|p| p.exists())
-    .context("no DAR-DDSP.clap built and $DAR_DDSP_CLAP unset: run `cargo xtask test`")
-}

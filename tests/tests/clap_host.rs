@@ -1,17 +1,14 @@
 //! The built CLAP bundle in a CLAP host (clack-host): loading, notes, parameters, state, bad
 //! input and the sidechain.
 //!
-//! The bundle comes from `$DAR_DDSP_CLAP` (set by `cargo xtask test`), else the first of
-//! `target/bundled-debug` and `target/bundled` that holds one.
+//! The bundle is the one [`clap_bundle`] finds.
 
-use anyhow::{Context, Result, bail, ensure};
-use dar_ddsp_tests::analysis::{db, estimate_f0, first_unclean, peak, rms, sine};
-use dar_ddsp_tests::{ClapHost, NoteEv, ParamInfo};
+use anyhow::{Context, Result, ensure};
+use dar_ddsp_core::num::rng::Rng;
+use dar_ddsp_tests::analysis::{db, ensure_clean, estimate_f0, peak, rms, sine};
+use dar_ddsp_tests::project::{memory_of, memory_v1_project, state_blob, state_json};
+use dar_ddsp_tests::{ClapHost, NoteEv, PLUGIN_ID, clap_bundle, load_plugin, param};
 use std::collections::HashSet;
-use std::path::{Path, PathBuf};
-
-/// The plugin's CLAP id.
-const PLUGIN_ID: &str = "org.dar-ddsp.synth";
 /// Every test runs at 48 kHz.
 const SR: f64 = 48_000.0;
 /// Largest block the tests activate for.
@@ -49,40 +46,6 @@ const PARAM_NAMES: [&str; 26] = [
     "Morph",
 ];
 
-/// The bundle under test.
-fn plugin_path() -> PathBuf {
-    if let Some(path) = std::env::var_os("DAR_DDSP_CLAP") {
-        let path = PathBuf::from(path);
-        assert!(
-            path.exists(),
-            "$DAR_DDSP_CLAP is {}, which does not exist",
-            path.display()
-        );
-        return path;
-    }
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let candidates = [
-        "target/bundled-debug/DAR-DDSP.clap",
-        "target/bundled/DAR-DDSP.clap",
-    ];
-    candidates
-        .iter()
-        .map(|c| root.join(c))
-        .find(|p| p.exists())
-        .unwrap_or_else(|| {
-            panic!(
-                "no DAR-DDSP.clap in {} (looked for {candidates:?}) and $DAR_DDSP_CLAP is unset: \
-             run `cargo xtask test`, which bundles the plugin first",
-                root.display()
-            )
-        })
-}
-
-/// A fresh, inactive instance of the plugin.
-fn load() -> Result<ClapHost> {
-    ClapHost::load(&plugin_path(), PLUGIN_ID)
-}
-
 /// A duration in samples at [`SR`].
 fn frames(seconds: f64) -> usize {
     (seconds * SR).round() as usize
@@ -91,24 +54,6 @@ fn frames(seconds: f64) -> usize {
 /// A duration in samples at [`SR`], as an event time.
 fn at(seconds: f64) -> u32 {
     u32::try_from(frames(seconds)).expect("event times fit in u32")
-}
-
-/// The parameter named `name`.
-fn param<'p>(params: &'p [ParamInfo], name: &str) -> Result<&'p ParamInfo> {
-    params.iter().find(|p| p.name == name).with_context(|| {
-        let names: Vec<&str> = params.iter().map(|p| p.name.as_str()).collect();
-        format!("no parameter named {name:?}; the plugin has {names:?}")
-    })
-}
-
-/// Fails on NaN, infinities and subnormals in either channel.
-fn ensure_clean(out: &[Vec<f32>; 2], what: &str) -> Result<()> {
-    for (c, channel) in out.iter().enumerate() {
-        if let Some((i, x)) = first_unclean(channel) {
-            bail!("{what}: channel {c} sample {i} is {x:e} (not finite, or subnormal)");
-        }
-    }
-    Ok(())
 }
 
 /// Checks that parameter `id` holds the plain value `plain` (in `unit`) within `rel`, using the
@@ -125,30 +70,25 @@ fn ensure_plain_near(host: &mut ClapHost, id: u32, plain: f64, unit: &str, rel: 
     Ok(())
 }
 
-/// Deterministic pseudo-random bytes (xorshift64*), for a garbage state blob.
-fn garbage(len: usize, mut seed: u64) -> Vec<u8> {
-    (0..len)
-        .map(|_| {
-            seed ^= seed >> 12;
-            seed ^= seed << 25;
-            seed ^= seed >> 27;
-            (seed.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 56) as u8
-        })
-        .collect()
+/// Deterministic pseudo-random bytes (xorshift64* from `seed`), for a garbage state blob.
+fn garbage(len: usize, seed: u64) -> Vec<u8> {
+    let mut rng = Rng::from_state(seed);
+    (0..len).map(|_| (rng.next_u64() >> 56) as u8).collect()
 }
 
 #[test]
-fn an_unknown_plugin_id_lists_the_ids_found() {
-    let Err(err) = ClapHost::load(&plugin_path(), "org.example.nothing") else {
+fn an_unknown_plugin_id_lists_the_ids_found() -> Result<()> {
+    let Err(err) = ClapHost::load(&clap_bundle()?, "org.example.nothing") else {
         panic!("loading an unknown plugin id must fail");
     };
     let message = format!("{err:#}");
     assert!(message.contains(PLUGIN_ID), "{message}");
+    Ok(())
 }
 
 #[test]
 fn plays_a4_at_440_hz_then_releases_to_silence() -> Result<()> {
-    let mut host = load()?;
+    let mut host = load_plugin()?;
     assert_eq!(host.plugin_id().as_deref(), Some(PLUGIN_ID));
     assert!(
         host.note_input_ports() >= 1,
@@ -204,7 +144,7 @@ fn plays_a4_at_440_hz_then_releases_to_silence() -> Result<()> {
 
 #[test]
 fn parameters_are_listed_read_and_automated() -> Result<()> {
-    let mut host = load()?;
+    let mut host = load_plugin()?;
     let params = host.params()?;
     let names: Vec<&str> = params.iter().map(|p| p.name.as_str()).collect();
     assert_eq!(params.len(), PARAM_NAMES.len(), "{names:?}");
@@ -266,8 +206,8 @@ fn automation_lands_on_its_exact_sample() -> Result<()> {
     // Two identical instances play the same note; one gets Output Gain automated to its minimum
     // at sample 300 of a block. Up to that sample the two must agree bit for bit; from it on
     // they must differ, and 20 ms later the automated one is far quieter.
-    let mut a = load()?;
-    let mut b = load()?;
+    let mut a = load_plugin()?;
+    let mut b = load_plugin()?;
     let gain = param(&a.params()?, "Output Gain")?.clone();
     for host in [&mut a, &mut b] {
         host.activate(SR, MAX_BLOCK)?;
@@ -298,7 +238,7 @@ fn automation_lands_on_its_exact_sample() -> Result<()> {
 
 #[test]
 fn state_round_trips_into_a_fresh_instance() -> Result<()> {
-    let mut a = load()?;
+    let mut a = load_plugin()?;
     let params = a.params()?;
     let cutoff = param(&params, "Filter Cutoff")?.id;
     let target = a.text_to_value(cutoff, "500 Hz")?;
@@ -311,7 +251,7 @@ fn state_round_trips_into_a_fresh_instance() -> Result<()> {
     assert!(!state.is_empty());
     ensure_plain_near(&mut a, cutoff, 500.0, "Hz", 1e-3)?;
 
-    let mut b = load()?;
+    let mut b = load_plugin()?;
     let rescans = b.callbacks().param_rescans;
     b.load_state(&state)?;
     ensure_plain_near(&mut b, cutoff, 500.0, "Hz", 1e-3)?;
@@ -365,7 +305,7 @@ fn state_round_trips_into_a_fresh_instance() -> Result<()> {
 
 #[test]
 fn bad_input_never_breaks_the_output() -> Result<()> {
-    let mut host = load()?;
+    let mut host = load_plugin()?;
     host.activate(SR, MAX_BLOCK)?;
 
     let out = host.process(&[], 0, None)?;
@@ -404,7 +344,7 @@ fn bad_input_never_breaks_the_output() -> Result<()> {
 
 #[test]
 fn sidechain_listen_passes_the_sidechain_through() -> Result<()> {
-    let mut host = load()?;
+    let mut host = load_plugin()?;
     let params = host.params()?;
     let listen = param(&params, "Sidechain Listen")?.id;
     host.activate(SR, MAX_BLOCK)?;
@@ -441,35 +381,6 @@ fn sidechain_listen_passes_the_sidechain_through() -> Result<()> {
     Ok(())
 }
 
-/// A file in `tests/fixtures`.
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("fixtures")
-        .join(name)
-}
-
-/// nice-plug's CLAP state: a little-endian u64 length, then the JSON.
-fn state_json(state: &[u8]) -> Result<serde_json::Value> {
-    Ok(serde_json::from_slice(state.get(8..).unwrap_or_default())?)
-}
-
-/// A state blob around `json`.
-fn state_blob(json: &serde_json::Value) -> Result<Vec<u8>> {
-    let body = serde_json::to_vec(json)?;
-    let mut blob = (body.len() as u64).to_le_bytes().to_vec();
-    blob.extend(body);
-    Ok(blob)
-}
-
-/// The memory stored in a state (the `memory` field holds it as a JSON string).
-fn memory_of(state: &[u8]) -> Result<serde_json::Value> {
-    let json = state_json(state)?;
-    let text = json["fields"]["memory"]
-        .as_str()
-        .context("no memory field")?;
-    Ok(serde_json::from_str(text)?)
-}
-
 /// A project saved by the first plugin build with a memory (state version 1: no embedding
 /// size, no sources; `tests/fixtures/clap-state-memory-v1.bin`, saved after learning the
 /// fingered bass, switching to Play and turning the cutoff to 1500 Hz) opens in this build with
@@ -477,13 +388,13 @@ fn memory_of(state: &[u8]) -> Result<serde_json::Value> {
 /// fixture's encoder is not this build's), and from then on saves and loads byte for byte.
 #[test]
 fn a_version_1_project_migrates_then_round_trips_bit_exactly() -> Result<()> {
-    let v1 = std::fs::read(fixture("clap-state-memory-v1.bin"))?;
+    let v1 = memory_v1_project()?;
     let old = memory_of(&v1)?;
     ensure!(old["version"] == 1 && old.get("embedding").is_none());
     let old_protos = old["prototypes"].as_array().context("prototypes")?.clone();
     ensure!(!old_protos.is_empty(), "the fixture has no prototypes");
 
-    let mut a = load()?;
+    let mut a = load_plugin()?;
     a.set_offline(true)?;
     a.load_state(&v1)?;
     let params = a.params()?;
@@ -526,7 +437,7 @@ fn a_version_1_project_migrates_then_round_trips_bit_exactly() -> Result<()> {
     }
 
     // Saved → loaded into a fresh instance → saved: the same bytes, and the same sound.
-    let mut b = load()?;
+    let mut b = load_plugin()?;
     b.set_offline(true)?;
     b.load_state(&saved)?;
     b.activate(SR, MAX_BLOCK)?;
@@ -546,16 +457,11 @@ fn a_version_1_project_migrates_then_round_trips_bit_exactly() -> Result<()> {
 #[test]
 fn damaged_project_states_never_break_the_plugin() -> Result<()> {
     let seed = 0xda7a_0006_u64;
-    let mut rng = seed;
-    let mut next = move |n: usize| -> usize {
-        rng ^= rng >> 12;
-        rng ^= rng << 25;
-        rng ^= rng >> 27;
-        ((rng.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 33) % n.max(1) as u64) as usize
-    };
-    let mut host = load()?;
+    let mut rng = Rng::from_state(seed);
+    let mut next = move |n: usize| -> usize { ((rng.next_u64() >> 33) % n.max(1) as u64) as usize };
+    let mut host = load_plugin()?;
     host.set_offline(true)?;
-    host.load_state(&std::fs::read(fixture("clap-state-memory-v1.bin"))?)?;
+    host.load_state(&memory_v1_project()?)?;
     host.activate(SR, MAX_BLOCK)?;
     let notes = [NoteEv::on(0, 45, 0.8), NoteEv::off(at(0.1), 45)];
     host.render(&notes, frames(0.2), BLOCK)?;

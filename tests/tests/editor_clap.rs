@@ -8,8 +8,8 @@
 //! anything the panel itself would leak on top.
 
 use anyhow::{Context, Result, ensure};
-use dar_ddsp_tests::{ClapHost, NoteEv};
-use std::path::{Path, PathBuf};
+use dar_ddsp_tests::usage::{resident_bytes, threads};
+use dar_ddsp_tests::{NoteEv, load_plugin};
 use std::time::Duration;
 use x11rb::connection::Connection;
 use x11rb::protocol::xproto::{ConnectionExt, CreateWindowAux, WindowClass};
@@ -17,32 +17,9 @@ use x11rb::protocol::xproto::{ConnectionExt, CreateWindowAux, WindowClass};
 /// Bound on resident-memory growth per open/close after the first ten, kB.
 const GROWTH_PER_CYCLE_KB: u64 = 1_024;
 
-fn plugin_path() -> PathBuf {
-    std::env::var_os("DAR_DDSP_CLAP").map_or_else(
-        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/bundled-debug/DAR-DDSP.clap"),
-        PathBuf::from,
-    )
-}
-
-unsafe extern "C" {
-    /// glibc: returns freed heap memory to the system, so resident memory shows what is live.
-    fn malloc_trim(pad: usize) -> i32;
-}
-
 /// (resident memory in kB, threads) of this process, after giving freed memory back.
 fn usage() -> Result<(u64, u64)> {
-    // SAFETY: glibc's malloc_trim has no preconditions.
-    unsafe { malloc_trim(0) };
-    let status = std::fs::read_to_string("/proc/self/status")?;
-    let field = |name: &str| -> Result<u64> {
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix(name))
-            .and_then(|v| v.split_whitespace().next())
-            .and_then(|v| v.parse().ok())
-            .with_context(|| format!("no {name} in /proc/self/status"))
-    };
-    Ok((field("VmRSS:")?, field("Threads:")?))
+    Ok((resident_bytes()? / 1024, threads()? as u64))
 }
 
 #[test]
@@ -69,7 +46,7 @@ fn the_editor_opens_and_closes_100_times_without_leaking() -> Result<()> {
     conn.map_window(window)?;
     conn.flush()?;
 
-    let mut host = ClapHost::load(&plugin_path(), "org.dar-ddsp.synth")?;
+    let mut host = load_plugin()?;
     host.activate(48_000.0, 512)?;
     let mut before = (0, 0);
     for cycle in 1..=100 {

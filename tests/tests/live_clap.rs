@@ -7,37 +7,27 @@
 use anyhow::{Context, Result, ensure};
 use dar_ddsp_core::signal::distance::spectral_distance;
 use dar_ddsp_tests::analysis::first_unclean;
-use dar_ddsp_tests::{ClapHost, NoteEv, ParamInfo};
-use std::path::{Path, PathBuf};
+use dar_ddsp_tests::eval::{eval_dir, eval_recording};
+use dar_ddsp_tests::project::{memory_of, state_blob, state_json};
+use dar_ddsp_tests::{ClapHost, NoteEv, load_plugin, param};
 
-const PLUGIN_ID: &str = "org.dar-ddsp.synth";
 const SR: f64 = 48_000.0;
 const BLOCK: usize = 512;
 
-fn plugin_path() -> PathBuf {
-    dar_ddsp_tests::clap_bundle().expect("the bundle under test")
-}
-
 /// One recording from `../shared/eval` with its labelled notes.
 struct Recording {
+    /// The recording, mono.
     samples: Vec<f32>,
+    /// Its notes' MIDI keys, in order.
     notes: Vec<u8>,
+    /// When each note starts, seconds.
     onsets: Vec<f64>,
+    /// How long every note is held, seconds.
     hold: f64,
 }
 
-fn eval_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/eval")
-}
-
 fn recording(name: &str) -> Result<Recording> {
-    let path = eval_dir().join("instruments").join(name);
-    let mut reader =
-        hound::WavReader::open(&path).with_context(|| format!("cannot open {}", path.display()))?;
-    let samples: Vec<f32> = reader
-        .samples::<i16>()
-        .map(|s| s.map(|v| v as f32 / 32_768.0))
-        .collect::<Result<_, _>>()?;
+    let (samples, _) = eval_recording(name)?;
     let labels: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(eval_dir().join("labels.json"))?)?;
     let entry = &labels["files"][format!("instruments/{name}")];
@@ -76,13 +66,6 @@ fn midi_of(r: &Recording) -> Vec<NoteEv> {
         .collect()
 }
 
-fn param<'p>(params: &'p [ParamInfo], name: &str) -> Result<&'p ParamInfo> {
-    params
-        .iter()
-        .find(|p| p.name == name)
-        .with_context(|| format!("no parameter {name:?}"))
-}
-
 /// Sets a parameter by the text a user would type.
 fn set(host: &mut ClapHost, name: &str, text: &str) -> Result<()> {
     let params = host.params()?;
@@ -93,7 +76,7 @@ fn set(host: &mut ClapHost, name: &str, text: &str) -> Result<()> {
 
 /// A fresh instance, offline, active at 48 kHz.
 fn offline_instance() -> Result<ClapHost> {
-    let mut host = ClapHost::load(&plugin_path(), PLUGIN_ID)?;
+    let mut host = load_plugin()?;
     host.set_offline(true)?;
     host.activate(SR, BLOCK as u32)?;
     Ok(host)
@@ -126,17 +109,9 @@ fn distance(out: &[f32], r: &Recording) -> f32 {
     spectral_distance(out, &r.samples, SR as f32)
 }
 
-/// The memory as the plugin's state holds it (the `memory` field of nice-plug's JSON state).
+/// How many prototypes the plugin's memory holds now, as its saved state tells.
 fn prototype_count(host: &mut ClapHost) -> Result<usize> {
-    let state = host.save_state()?;
-    // nice-plug's CLAP state: a little-endian u64 length, then the JSON.
-    let json: serde_json::Value = serde_json::from_slice(state.get(8..).unwrap_or_default())?;
-    let memory: serde_json::Value = serde_json::from_str(
-        json["fields"]["memory"]
-            .as_str()
-            .context("no memory field")?,
-    )?;
-    Ok(memory["prototypes"].as_array().map_or(0, Vec::len))
+    dar_ddsp_tests::project::prototype_count(&host.save_state()?)
 }
 
 /// In Play mode: the prototype (1-based, of the first `count`) whose patch plays `r`'s notes
@@ -194,7 +169,7 @@ fn learns_an_instrument_from_the_sidechain_and_plays_it_from_midi() -> Result<()
 
     // Save, reload into a fresh instance, render again: the same output, bit for bit.
     let state = host.save_state()?;
-    let mut again = ClapHost::load(&plugin_path(), PLUGIN_ID)?;
+    let mut again = load_plugin()?;
     again.set_offline(true)?;
     again.load_state(&state)?;
     again.activate(SR, BLOCK as u32)?;
@@ -337,7 +312,7 @@ fn ten_minutes_at_64_sample_blocks_with_the_learner_busy() -> Result<()> {
         sidechain.extend(recording(n)?.samples);
     }
     let total = (600.0 * SR) as usize;
-    let mut host = ClapHost::load(&plugin_path(), PLUGIN_ID)?;
+    let mut host = load_plugin()?;
     host.activate(SR, SOAK_BLOCK as u32)?;
     let mut times = Vec::with_capacity(total / SOAK_BLOCK + 1);
     let mut block_sc = [vec![0.0f32; SOAK_BLOCK], vec![0.0f32; SOAK_BLOCK]];
@@ -403,7 +378,7 @@ fn a_memory_this_build_cannot_use_is_kept_untouched() -> Result<()> {
     let mut host = offline_instance()?;
     listen(&mut host, &bass)?;
     let state = host.save_state()?;
-    let mut json: serde_json::Value = serde_json::from_slice(state.get(8..).unwrap_or_default())?;
+    let mut json = state_json(&state)?;
     let memory = json["fields"]["memory"]
         .as_str()
         .context("no memory field")?
@@ -415,10 +390,8 @@ fn a_memory_this_build_cannot_use_is_kept_untouched() -> Result<()> {
     for (what, bad) in [("damaged", damaged), ("newer", newer)] {
         let text = serde_json::to_string(&bad)?;
         json["fields"]["memory"] = serde_json::Value::String(text);
-        let body = serde_json::to_vec(&json)?;
-        let mut blob = (body.len() as u64).to_le_bytes().to_vec();
-        blob.extend(body);
-        let mut other = ClapHost::load(&plugin_path(), PLUGIN_ID)?;
+        let blob = state_blob(&json)?;
+        let mut other = load_plugin()?;
         other.set_offline(true)?;
         other.load_state(&blob)?;
         other.activate(SR, BLOCK as u32)?;
@@ -428,13 +401,7 @@ fn a_memory_this_build_cannot_use_is_kept_untouched() -> Result<()> {
             out.iter().any(|x| x.abs() > 1e-3),
             "{what}: the plugin went silent"
         );
-        let saved = other.save_state()?;
-        let saved: serde_json::Value = serde_json::from_slice(saved.get(8..).unwrap_or_default())?;
-        let kept: serde_json::Value = serde_json::from_str(
-            saved["fields"]["memory"]
-                .as_str()
-                .context("no memory field")?,
-        )?;
+        let kept = memory_of(&other.save_state()?)?;
         ensure!(kept == bad, "{what}: the stored memory was changed");
     }
     Ok(())
