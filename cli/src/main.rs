@@ -108,7 +108,8 @@ enum Command {
         #[command(flatten)]
         playing: Playing,
     },
-    /// Learn each recording and compare, by the spectral distance of docs/ARCHITECTURE.md §8, the learned
+    /// Learn each recording and compare, by the spectral distance of docs/ARCHITECTURE.md §8, the
+    /// learned
     /// patch with the default patch, plain Adam and random search under the same budget.
     Eval {
         /// Recordings; default: every WAV in ../shared/eval/instruments.
@@ -149,7 +150,8 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         order_seed: u64,
     },
-    /// Print the spectral distance (docs/ARCHITECTURE.md §8, dB) between two aligned recordings at the
+    /// Print the spectral distance (docs/ARCHITECTURE.md §8, dB) between two aligned recordings at
+    /// the
     /// same sample rate (stereo files are mixed to mono).
     Distance {
         /// The candidate (scaled to the target's loudness first).

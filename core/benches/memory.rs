@@ -1,5 +1,5 @@
 //! The resonance half: one embedding (context features + encoder) and one Fuzzy ART resonance
-//! search over 256 prototypes. Targets (issue 4): ≤ 100 µs and ≤ 20 µs.
+//! search over 256 prototypes. Bounds: ≤ 100 µs and ≤ 20 µs.
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use dar_ddsp_core::memory::art::{ArtConfig, Memory, code};

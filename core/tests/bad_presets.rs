@@ -9,7 +9,8 @@ use dar_ddsp_core::num::Rng;
 use dar_ddsp_core::plant::{SPECS, default_theta};
 use dar_ddsp_core::store::preset::{Preset, Settings};
 
-/// Uniform in 0..n (0 for n = 0), from the crate's seeded generator.
+/// Uniform in 0..n (0 for n = 0), from the crate's seeded generator: a plain modulo, not
+/// `Rng::below`, so the cases are the ones this test has always drawn.
 fn below(rng: &mut Rng, n: usize) -> usize {
     (rng.next_u64() % n.max(1) as u64) as usize
 }

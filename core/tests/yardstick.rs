@@ -1,4 +1,5 @@
-//! The spectral-distance yardstick (docs/ARCHITECTURE.md §8) on the real recordings in `../shared/eval`:
+//! The spectral-distance yardstick (docs/ARCHITECTURE.md §8) on the real recordings in
+//! `../shared/eval`:
 //! reference patches and the instruments themselves, measured so later figures have a scale.
 //! Run with `--nocapture` to see the table the README quotes.
 

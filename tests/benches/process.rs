@@ -1,6 +1,6 @@
 //! process() through the built (release) CLAP bundle: one 64-sample block at 48 kHz with 16
 //! voices sounding and the learner on (Learn mode, a recording streaming into the sidechain, the
-//! learner thread working beside). Target (issue 5): ≤ 10 % of the block's real-time budget
+//! learner thread working beside). Bound: ≤ 10 % of the block's real-time budget
 //! (1.333 ms), i.e. ≤ 133 µs.
 
 use criterion::{Criterion, criterion_group, criterion_main};

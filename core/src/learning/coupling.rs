@@ -3,7 +3,7 @@
 //! embedding of the plant's sound to prototype j's category box (mean over dimensions, 0 inside
 //! the box), with its exact gradient through the encoder and the plant.
 //!
-//! The seed's embedding dynamics h* ← h* + λ(w_j − h*) move the embedding toward its prototype;
+//! The theory's embedding dynamics h* ← h* + λ(w_j − h*) move the embedding toward its prototype;
 //! the feedback β(h*_{t+1} − h*_t) lives in embedding space (d = 16) and cannot be added to θ
 //! (18 values). Its image in θ-space is Jᵀ·Δh with J = ∂h/∂θ, and that is exactly
 //! −∂(λ D²)/∂θ up to the factor 2D/d: so the regularizer's gradient, computed here by the dual

@@ -1,5 +1,6 @@
-//! The error-driven learning law (docs/ARCHITECTURE.md §5.1): Adam whose first-moment rate is the seed's
-//! momentum μ, with the seed's adaptive hyperparameters.
+//! The error-driven learning law (docs/ARCHITECTURE.md §5.1): Adam whose first-moment rate is the
+//! seed's
+//! momentum μ, with the theory's adaptive hyperparameters.
 //!
 //! - m_t = μ m_{t−1} + (1 − μ) g_t, v_t = β₂ v_{t−1} + (1 − β₂) g_t² (bias-corrected, Kingma & Ba
 //!   2015); θ ← θ − α m̂/(√v̂ + ε) + σ·D(θ)·η with η ~ N(0, 1).
@@ -74,7 +75,7 @@ impl Default for OptimizerConfig {
 
 impl OptimizerConfig {
     /// Plain Adam at a fixed learning rate: no α or μ adaptation, no dither. The reference the
-    /// seed's rules are measured against.
+    /// theory's rules are measured against.
     pub fn plain(alpha: f32) -> Self {
         Self {
             alpha,
@@ -197,7 +198,7 @@ impl<const N: usize> Optimizer<N> {
         }
     }
 
-    /// The seed's §6 heuristics, from the loss just measured.
+    /// The theory's adaptive rules (docs/ARCHITECTURE.md §5.1), from the loss just measured.
     fn adapt(&mut self, loss: f32) {
         if !loss.is_finite() {
             self.alpha = (self.alpha * self.config.alpha_down).max(self.config.alpha_range.0);

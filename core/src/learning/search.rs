@@ -220,7 +220,8 @@ fn project(z: &mut [f32; N_THETA]) {
 /// let mut objective =
 ///     Objective::new(&[(&audio, &analysis)], sr, &ObjectiveConfig::default()).unwrap();
 /// let before = objective.loss(&default_theta());
-/// let learned = search(&mut objective, &[], Budget::steps(30.0), &SearchConfig::default(), |_| {});
+/// let learned = search(&mut objective, &[], Budget::steps(30.0), &SearchConfig::default(), |_|
+/// {});
 /// assert!(learned.loss < before);
 /// ```
 pub fn search(

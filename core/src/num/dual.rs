@@ -2,7 +2,8 @@
 //!
 //! The plant is generic over [`Real`]; run on `Dual<S, N>` it carries ∂/∂θ_k for every θ
 //! through oscillators, the recursive filter and the envelopes, exactly as the `f32` code runs
-//! (docs/ARCHITECTURE.md §4). Branches pick on the primal value, so piecewise code is differentiated as the
+//! (docs/ARCHITECTURE.md §4). Branches pick on the primal value, so piecewise code is
+//! differentiated as the
 //! branch taken. `Dual<f64, 0>` is a plain double-precision number with the plant's mixed
 //! `f32` arithmetic, which the gradient checks use for finite differences.
 

@@ -1,10 +1,11 @@
-//! The project's one seeded random generator: xorshift64* (Vigna 2016, "An experimental
-//! exploration of Marsaglia's xorshift generators, scrambled"). Small, portable and
-//! reproducible: the same seed gives the same numbers on every machine, which is what the
-//! search, the encoder's training and the seeded tests need. Not for cryptography.
+//! The project's seeded random generator: xorshift64* (Vigna 2016, "An experimental exploration
+//! of Marsaglia's xorshift generators, scrambled"). Small, portable and reproducible: the same
+//! seed gives the same numbers on every machine, which is what the search, the encoder's
+//! training and the seeded tests need. Not for cryptography.
 //!
-//! The voice's noise source keeps its own 32-bit xorshift ([`crate::plant::oscillator`]): it
-//! runs per sample on the audio thread inside the generic voice, where a 64-bit state is waste.
+//! Two others stay, on purpose: the voice's noise source keeps a 32-bit xorshift
+//! ([`crate::plant::oscillator`]), as it runs per sample on the audio thread inside the generic
+//! voice; and the conformance suite draws through `rand`'s API from `rand_xorshift`.
 //!
 //! ```
 //! use dar_ddsp_core::num::rng::Rng;

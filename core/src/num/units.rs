@@ -32,9 +32,9 @@ mod tests {
 
     #[test]
     fn conversions_invert_each_other() {
-        assert_eq!(note_to_hz(69.0), 440.0);
-        assert!((note_to_hz(81.0) - 880.0).abs() < 1e-3);
-        assert!((note_to_hz(60.0) - 261.6256).abs() < 1e-3);
+        approx::assert_relative_eq!(note_to_hz(69.0), 440.0);
+        approx::assert_relative_eq!(note_to_hz(81.0), 880.0);
+        approx::assert_relative_eq!(note_to_hz(60.0), 261.625_58, max_relative = 1e-6);
         for n in [21.0f32, 48.5, 60.0, 108.0] {
             assert!((hz_to_note(note_to_hz(n)) - n).abs() < 1e-4);
         }

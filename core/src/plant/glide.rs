@@ -1,4 +1,4 @@
-//! The seed's "resonance" on θ: a patch change reaches the voices through a critically damped
+//! The theory's "resonance" on θ: a patch change reaches the voices through a critically damped
 //! spring–damper (second order: no jump in θ or in its rate of change, so no click and no
 //! overshoot), in knob space so every parameter takes the same time.
 

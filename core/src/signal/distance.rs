@@ -1,4 +1,5 @@
-//! The project's one yardstick, "spectral distance" (docs/ARCHITECTURE.md §8), in dB; 0 is identical.
+//! The project's one yardstick, "spectral distance" (docs/ARCHITECTURE.md §8), in dB; 0 is
+//! identical.
 //!
 //! The candidate is scaled to the target's RMS (timbre, not level). Both get 64-band log-mel
 //! power spectra from 30 Hz to 16 kHz with Hann windows of 512, 1024, 2048 and 4096 samples at

@@ -4,9 +4,10 @@ use egui::Color32;
 
 /// Behind plots and thumbnails.
 pub const BACKGROUND: Color32 = Color32::from_gray(20);
-/// The empty part of a bar or gauge. (Two greys were used before the palette; they differ by
-/// 5 levels and look the same.)
+/// The empty part of the vigilance gauge.
 pub const TRACK: Color32 = Color32::from_gray(30);
+/// The empty part of a card's match bar.
+pub const MATCH_TRACK: Color32 = Color32::from_gray(35);
 /// Grid lines and axes.
 pub const GRID: Color32 = Color32::from_gray(50);
 /// Spectra and prototype points.

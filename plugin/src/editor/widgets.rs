@@ -37,7 +37,7 @@ pub(super) fn draw_thumbnail(ui: &mut egui::Ui, thumb: Option<&[f32; MEL_BANDS]>
 pub(super) fn draw_match(ui: &mut egui::Ui, m: Option<f32>, rho: f32) {
     let (rect, _) = ui.allocate_exact_size(vec2(200.0, 10.0), Sense::hover());
     let painter = ui.painter_at(rect);
-    painter.rect_filled(rect, 2.0, palette::TRACK);
+    painter.rect_filled(rect, 2.0, palette::MATCH_TRACK);
     if let Some(m) = m {
         let color = if m >= rho {
             palette::PASS

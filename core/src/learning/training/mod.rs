@@ -6,7 +6,8 @@
 //! training SoundFonts ([`soundfont`]) at notes across its range, velocities and fonts.
 //! Plant renders are kept so the coupling still sees its own output. In a batch of distinct
 //! classes (half plant, half real when both are there), two renders of one class are a
-//! positive pair and renders of the other classes are negatives. With D the mean absolute difference per dimension (the Fuzzy ART
+//! positive pair and renders of the other classes are negatives. With D the mean absolute
+//! difference per dimension (the Fuzzy ART
 //! match of a one-point category is exactly 1 − D), the loss is
 //! mean D(a_i, p_i)² + mean_{i≠j} max(0, m − D(a_i, p_j))²: one timbre at any note collapses to
 //! one point, and different timbres sit at least m apart, well outside the vigilance test of
