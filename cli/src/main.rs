@@ -109,8 +109,7 @@ enum Command {
         playing: Playing,
     },
     /// Learn each recording and compare, by the spectral distance of docs/ARCHITECTURE.md §8, the
-    /// learned
-    /// patch with the default patch, plain Adam and random search under the same budget.
+    /// learned patch with the default patch, plain Adam and random search under the same budget.
     Eval {
         /// Recordings; default: every WAV in ../shared/eval/instruments.
         wavs: Vec<PathBuf>,
@@ -151,8 +150,7 @@ enum Command {
         order_seed: u64,
     },
     /// Print the spectral distance (docs/ARCHITECTURE.md §8, dB) between two aligned recordings at
-    /// the
-    /// same sample rate (stereo files are mixed to mono).
+    /// the same sample rate (stereo files are mixed to mono).
     Distance {
         /// The candidate (scaled to the target's loudness first).
         candidate: PathBuf,

@@ -1,6 +1,6 @@
-//! One gradient step of the learner: a dual-number render of an 8192-sample window with a
-//! partial for every θ, the multi-resolution STFT loss (with its log-mel term) and its
-//! gradient, chained to ∂L/∂θ. Bound: ≤ 2 ms.
+//! One gradient step of the learner: a dual-number render of an 8192-sample window with a partial
+//! for every θ, the multi-resolution STFT loss (with its log-mel term) and its gradient, chained to
+//! ∂L/∂θ. Bound: ≤ 2 ms.
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use dar_ddsp_core::Real;

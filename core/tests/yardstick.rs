@@ -1,7 +1,6 @@
 //! The spectral-distance yardstick (docs/ARCHITECTURE.md §8) on the real recordings in
-//! `../shared/eval`:
-//! reference patches and the instruments themselves, measured so later figures have a scale.
-//! Run with `--nocapture` to see the table the README quotes.
+//! `../shared/eval`: reference patches and the instruments themselves, measured so later figures
+//! have a scale. Run with `--nocapture` to see the table the README quotes.
 
 use dar_ddsp_core::plant::{P, Synth, Theta, default_theta};
 use dar_ddsp_core::signal::distance::spectral_distance;

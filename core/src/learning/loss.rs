@@ -32,11 +32,11 @@ const LOG_FLOOR: f64 = 1e-4;
 /// Added to mel-band powers before the log: the square of [`LOG_FLOOR`], the same −74 dB.
 const MEL_FLOOR: f64 = LOG_FLOOR * LOG_FLOOR;
 
-/// An optional log-mel term: the mean absolute difference of ln mel-band power, the spectrum as
-/// the project's yardstick sees it (docs/ARCHITECTURE.md §8). Per-bin log magnitudes weigh every
-/// harmonic
-/// and every gap between harmonics alike; bands pool them the way the ear (and the yardstick)
-/// does, so the fit spends itself on the spectral envelope rather than on fine structure.
+/// An optional log-mel term: the mean absolute difference of ln mel-band power, the spectrum as the
+/// project's yardstick sees it (docs/ARCHITECTURE.md §8). Per-bin log magnitudes weigh every
+/// harmonic and every gap between harmonics alike; bands pool them the way the ear (and the
+/// yardstick) does, so the fit spends itself on the spectral envelope rather than on fine
+/// structure.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct MelTerm {
     /// Sample rate of the signals, Hz.

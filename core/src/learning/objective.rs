@@ -73,10 +73,9 @@ struct TargetNote {
 /// The learner's loss over a set of recorded notes: the plant rendered on windows at the start,
 /// middle and release of every note, each note scaled to the target note's energy (loudness is
 /// measured, not learned: docs/ARCHITECTURE.md §5), each window scored by the multi-resolution STFT
-/// loss;
-/// the mean over windows. The scaling makes the loss blind to overall level, so output gain and
-/// an oscillator mix's overall level get no gradient and cannot drift against each other.
-/// Built once (allocates); evaluations allocate nothing.
+/// loss; the mean over windows. The scaling makes the loss blind to overall level, so output gain
+/// and an oscillator mix's overall level get no gradient and cannot drift against each other. Built
+/// once (allocates); evaluations allocate nothing.
 pub struct Objective {
     /// Sample rate, Hz.
     sample_rate: f32,

@@ -1,6 +1,5 @@
 //! The error-driven learning law (docs/ARCHITECTURE.md §5.1): Adam whose first-moment rate is the
-//! seed's
-//! momentum μ, with the theory's adaptive hyperparameters.
+//! theory's momentum μ, with its adaptive hyperparameters.
 //!
 //! - m_t = μ m_{t−1} + (1 − μ) g_t, v_t = β₂ v_{t−1} + (1 − β₂) g_t² (bias-corrected, Kingma & Ba
 //!   2015); θ ← θ − α m̂/(√v̂ + ε) + σ·D(θ)·η with η ~ N(0, 1).

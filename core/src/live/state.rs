@@ -1,6 +1,5 @@
-//! The memory as it is stored — in the plugin's state (the DAW project) and, with a format name
-//! and the learning settings around it, in preset files ([`crate::store::preset`]): versioned JSON
-//! with
+//! The memory as it is stored — in the plugin's state (the DAW project) and, with a format name and
+//! the learning settings around it, in preset files ([`crate::store::preset`]): versioned JSON with
 //! every prototype's complement-coded weights and its θ as *named* values, so a parameter added
 //! later does not break old files. Reading never panics: anything malformed is refused with a
 //! reason, and the caller keeps what it had.
@@ -364,10 +363,9 @@ impl MemoryState {
         }
     }
 
-    /// The prototypes, checked, for a memory of `capacity` using encoder `weights`, with their
-    /// kept notes at [`REEMBED_RATE`]. Prototypes learned with another encoder get new weights
-    /// from their θ ([`crate::memory::reembed`]); an empty memory (never learned) is always
-    /// accepted.
+    /// The prototypes, checked, for a memory of `capacity` using encoder `weights`, with their kept
+    /// notes at [`REEMBED_RATE`]. Prototypes learned with another encoder get new weights from
+    /// their θ ([`crate::memory::reembed`]); an empty memory (never learned) is always accepted.
     /// Allocates.
     pub fn restore(
         &self,

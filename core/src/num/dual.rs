@@ -1,11 +1,10 @@
 //! Forward-mode dual numbers: a value and its partial derivatives with respect to N inputs.
 //!
-//! The plant is generic over [`Real`]; run on `Dual<S, N>` it carries ∂/∂θ_k for every θ
-//! through oscillators, the recursive filter and the envelopes, exactly as the `f32` code runs
+//! The plant is generic over [`Real`]; run on `Dual<S, N>` it carries ∂/∂θ_k for every θ through
+//! oscillators, the recursive filter and the envelopes, exactly as the `f32` code runs
 //! (docs/ARCHITECTURE.md §4). Branches pick on the primal value, so piecewise code is
-//! differentiated as the
-//! branch taken. `Dual<f64, 0>` is a plain double-precision number with the plant's mixed
-//! `f32` arithmetic, which the gradient checks use for finite differences.
+//! differentiated as the branch taken. `Dual<f64, 0>` is a plain double-precision number with the
+//! plant's mixed `f32` arithmetic, which the gradient checks use for finite differences.
 
 use crate::num::real::Real;
 use std::fmt::Debug;

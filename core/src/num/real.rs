@@ -3,8 +3,7 @@
 //! The synth voice is written once, generic over [`Real`], so that the audio thread runs it on
 //! `f32` and the learner runs the very same code on forward-mode dual numbers to get exact
 //! gradients with respect to θ (docs/ARCHITECTURE.md §4). Anything the plant computes from θ must
-//! go
-//! through this trait; anything that does not depend on θ (oscillator phase, noise) stays `f32`.
+//! go through this trait; anything that does not depend on θ (oscillator phase, noise) stays `f32`.
 //!
 //! Comparisons (`val()`) pick branches on the primal value only, so piecewise code (envelope
 //! stages, clamps) is differentiated exactly as it runs.

@@ -33,7 +33,11 @@ pub enum WavError {
     #[error("{0}: not a WAV file this program reads ({1})")]
     Format(String, String),
     /// A sample rate outside [`RATES`]: resample it.
-    #[error("{0}: unsupported sample rate {1} Hz (use {lo}–{hi} Hz)", lo = RATES.start(), hi = RATES.end())]
+    #[error(
+        "{0}: unsupported sample rate {1} Hz (use {lo}–{hi} Hz)",
+        lo = RATES.start(),
+        hi = RATES.end()
+    )]
     Rate(String, u32),
     /// The sample data is cut short or corrupt.
     #[error("{0}: damaged audio data ({1})")]

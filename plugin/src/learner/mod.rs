@@ -1,8 +1,7 @@
 //! The learner thread and its links (docs/ARCHITECTURE.md §2): the audio thread hands sidechain
-//! samples to
-//! the learner through an SPSC ring and plays the patch table the learner publishes through a
-//! triple buffer; the GUI reads a snapshot and sends commands. Nobody waits on anybody, except
-//! the audio thread in an offline render, which lets the learner catch up so that a bounce
+//! samples to the learner through an SPSC ring and plays the patch table the learner publishes
+//! through a triple buffer; the GUI reads a snapshot and sends commands. Nobody waits on anybody,
+//! except the audio thread in an offline render, which lets the learner catch up so that a bounce
 //! learns the same thing however fast the host runs.
 
 mod commands;

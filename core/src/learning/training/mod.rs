@@ -2,17 +2,15 @@
 //! (docs/ARCHITECTURE.md §5).
 //!
 //! A class is one plant patch θ (random over the knob box, or an archetype nudged), rendered as
-//! held notes at several random pitches and velocities, or one General MIDI program of the
-//! training SoundFonts ([`soundfont`]) at notes across its range, velocities and fonts.
-//! Plant renders are kept so the coupling still sees its own output. In a batch of distinct
-//! classes (half plant, half real when both are there), two renders of one class are a
-//! positive pair and renders of the other classes are negatives. With D the mean absolute
-//! difference per dimension (the Fuzzy ART
-//! match of a one-point category is exactly 1 − D), the loss is
-//! mean D(a_i, p_i)² + mean_{i≠j} max(0, m − D(a_i, p_j))²: one timbre at any note collapses to
-//! one point, and different timbres sit at least m apart, well outside the vigilance test of
-//! the default ρ = 0.8 (D ≤ 0.2). Training is single-threaded and seeded, so the same command
-//! gives the same weights.
+//! held notes at several random pitches and velocities, or one General MIDI program of the training
+//! SoundFonts ([`soundfont`]) at notes across its range, velocities and fonts. Plant renders are
+//! kept so the coupling still sees its own output. In a batch of distinct classes (half plant, half
+//! real when both are there), two renders of one class are a positive pair and renders of the other
+//! classes are negatives. With D the mean absolute difference per dimension (the Fuzzy ART match of
+//! a one-point category is exactly 1 − D), the loss is mean D(a_i, p_i)² + mean_{i≠j} max(0, m −
+//! D(a_i, p_j))²: one timbre at any note collapses to one point, and different timbres sit at least
+//! m apart, well outside the vigilance test of the default ρ = 0.8 (D ≤ 0.2). Training is
+//! single-threaded and seeded, so the same command gives the same weights.
 
 pub mod soundfont;
 

@@ -1,11 +1,10 @@
 //! E, the deep encoder (docs/ARCHITECTURE.md §5.2): a context of log-mel frames → an embedding
 //! h* in [0, 1]^`EMBED_DIM`, where one timbre lands in one place whatever note it plays.
 //!
-//! A small network (`front::INPUT` → 64 → 64 → 16, tanh, logistic output) over the context
-//! summary of [`front`]. Its weights are trained by `dar-ddsp train-encoder` (see
-//! [`crate::learning::training`]) on
-//! plant renders of random patches at random pitches, and shipped in `core/assets/encoder.json`.
-//! Inference and the backward pass to the samples allocate nothing.
+//! A small network (`front::INPUT` → 64 → 64 → 16, tanh, logistic output) over the context summary
+//! of [`front`]. Its weights are trained by `dar-ddsp train-encoder` (see
+//! [`crate::learning::training`]) on plant renders of random patches at random pitches, and shipped
+//! in `core/assets/encoder.json`. Inference and the backward pass to the samples allocate nothing.
 
 pub mod front;
 pub mod mlp;

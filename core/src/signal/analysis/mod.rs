@@ -1,14 +1,12 @@
 //! Target analysis for the learner (docs/ARCHITECTURE.md §5: "f0 and loudness of the target are
-//! measured,
-//! not learned"): per-frame level and f0, and the note segmentation (onset, release, end) of
-//! monophonic audio — a sidechain playing one note at a time.
+//! measured, not learned"): per-frame level and f0, and the note segmentation (onset, release, end)
+//! of monophonic audio — a sidechain playing one note at a time.
 //!
 //! [`analyze`] runs off the audio thread and allocates (a working copy of the signal, a
 //! decimated copy, the frame list). Pipeline:
 //!
 //! 1. **Finiteness**: NaN/±Inf samples are counted and replaced by 0 (docs/ARCHITECTURE.md §5:
-//! non-finite
-//!    input is gated and counted, never learned from).
+//!    non-finite input is gated and counted, never learned from).
 //! 2. **Scale and DC**: the working copy is divided by its peak (YIN and the segmentation are
 //!    scale-invariant, so this only keeps every sum well inside `f32` range; levels are scaled
 //!    back) and passed through a causal one-pole DC blocker at 5 Hz,
