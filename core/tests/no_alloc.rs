@@ -92,8 +92,17 @@ fn allocation_is_detected() {
         .env("DAR_DDSP_ALLOC_PROBE", "1")
         .output()
         .expect("run the probe");
+    // Not just any failure: the allocator's abort, for the probe's 64 bytes.
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(
+        out.status.signal(),
+        Some(6),
+        "the probe did not abort (SIGABRT): {:?}\n{stderr}",
+        out.status
+    );
     assert!(
-        !out.status.success(),
-        "an allocation inside assert_no_alloc went unnoticed"
+        stderr.contains("memory allocation of 64 bytes failed"),
+        "the abort was not the allocation guard's:\n{stderr}"
     );
 }

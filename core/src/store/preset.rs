@@ -657,8 +657,11 @@ mod tests {
         let names: Vec<_> = std::fs::read_dir(&dir).expect("dir").flatten().collect();
         assert_eq!(names.len(), 1);
         assert_eq!(files_in(&dir), vec![path.clone()]);
-        // Saving into a missing directory fails, creates nothing and keeps the old file.
+        // Saving into a missing directory fails and creates nothing (that a failed write keeps
+        // the old file is `store::atomic`'s test).
         assert!(preset().save(&dir.join("missing/p.json")).is_err());
+        assert!(!dir.join("missing").exists());
+        assert_eq!(std::fs::read_dir(&dir).expect("dir").count(), 1);
         // A file of 1 GB (sparse: no disk used) is refused by its size before it is read.
         let big = dir.join("big.json");
         std::fs::File::create(&big)

@@ -112,10 +112,14 @@ pub struct Pace {
 impl Pace {
     /// Counts a block of `seconds` of audio; whether the host renders faster than real time.
     pub fn block(&mut self, seconds: f64) -> bool {
+        self.block_at(Instant::now(), seconds)
+    }
+
+    /// [`Self::block`] with the clock read by the caller, `now`.
+    fn block_at(&mut self, now: Instant, seconds: f64) -> bool {
         if self.fast {
             return true;
         }
-        let now = Instant::now();
         let since = *self.since.get_or_insert(now);
         let wall = now.duration_since(since).as_secs_f64();
         if wall > FAST_WALL_S {
@@ -182,5 +186,68 @@ impl AudioLinks {
     /// The latest patch table.
     pub fn table(&mut self) -> &PatchTable {
         self.table.read()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Feeds `blocks` blocks of `frames` samples at 48 kHz, the clock moving `wall` per block;
+    /// the block at which the pace was judged fast, if any.
+    fn judged_fast_at(
+        pace: &mut Pace,
+        start: Instant,
+        blocks: usize,
+        frames: usize,
+        wall: Duration,
+    ) -> Option<usize> {
+        (0..blocks).find(|&k| pace.block_at(start + wall * k as u32, frames as f64 / 48_000.0))
+    }
+
+    #[test]
+    fn real_time_is_never_fast() {
+        // 64-sample blocks at their real-time period (1.33 ms), for 60 s.
+        let mut pace = Pace::default();
+        let period = Duration::from_secs_f64(64.0 / 48_000.0);
+        assert_eq!(
+            judged_fast_at(&mut pace, Instant::now(), 45_000, 64, period),
+            None
+        );
+        // A host working ahead by 400 ms (anticipative processing) in one burst is not offline.
+        let mut pace = Pace::default();
+        let start = Instant::now();
+        assert_eq!(
+            judged_fast_at(&mut pace, start, 300, 64, Duration::ZERO),
+            None
+        );
+        let later = start + Duration::from_millis(600);
+        assert_eq!(judged_fast_at(&mut pace, later, 45_000, 64, period), None);
+    }
+
+    #[test]
+    fn faster_than_four_times_real_time_is_fast_and_stays_so() {
+        // No time passes at all (a renderer that does not say it is offline): fast once 2 s
+        // of audio are in, i.e. at the 1500th 64-sample block (one later if the sum of the
+        // block lengths rounds below 2 s).
+        let mut pace = Pace::default();
+        let start = Instant::now();
+        let at = judged_fast_at(&mut pace, start, 10_000, 64, Duration::ZERO);
+        assert!(matches!(at, Some(1_499..=1_500)), "{at:?}");
+        // 5× real time is fast too; then it stays latched even at real-time pace.
+        let mut pace = Pace::default();
+        let period = Duration::from_secs_f64(64.0 / 48_000.0 / 5.0);
+        assert!(judged_fast_at(&mut pace, start, 10_000, 64, period).is_some());
+        assert!(pace.block_at(start + Duration::from_secs(100), 64.0 / 48_000.0));
+    }
+
+    #[test]
+    fn three_times_real_time_is_not_fast() {
+        let mut pace = Pace::default();
+        let period = Duration::from_secs_f64(64.0 / 48_000.0 / 3.0);
+        assert_eq!(
+            judged_fast_at(&mut pace, Instant::now(), 30_000, 64, period),
+            None
+        );
     }
 }

@@ -17,8 +17,8 @@
 //!
 //! This file is the harness: the checks in order and the run. The checks live one group a
 //! file beside it (`scan`, `lifecycle`, `processing`, `parameters`, `state`, `midi`, `hostile`,
-//! `concurrency`, `faults`, `soak`), with what they share in `play`, `random`, `memory` and
-//! `threads`.
+//! `concurrency`, `faults`, `soak`), with what they share in `play`, `random`, `memory`,
+//! `threads` and `watchdog`.
 
 mod concurrency;
 mod faults;
@@ -34,6 +34,7 @@ mod scan;
 mod soak;
 mod state;
 mod threads;
+mod watchdog;
 
 use anyhow::Result;
 use dar_ddsp_tests::{block_stats, clap_bundle};
@@ -123,6 +124,32 @@ const CHECKS: &[(&str, Check)] = &[
     ),
 ];
 
+/// Options of the test harness's command line that take a value as the next argument.
+const OPTIONS_WITH_VALUE: &[&str] = &[
+    "--test-threads",
+    "--skip",
+    "--logfile",
+    "--format",
+    "--color",
+    "--shuffle-seed",
+    "-Z",
+];
+
+/// The name filter among the arguments cargo passes to a test binary: the first positional
+/// argument. Options (`--nocapture`) and the values of options that take one (`--test-threads
+/// 2`) are not filters.
+fn name_filter(args: impl IntoIterator<Item = String>) -> Option<String> {
+    let mut args = args.into_iter();
+    while let Some(a) = args.next() {
+        if OPTIONS_WITH_VALUE.contains(&a.as_str()) {
+            args.next();
+        } else if !a.starts_with('-') {
+            return Some(a);
+        }
+    }
+    None
+}
+
 fn main() {
     let seed = std::env::var("CONFORMANCE_SEED")
         .ok()
@@ -132,8 +159,7 @@ fn main() {
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(1, |d| d.as_nanos() as u64)
         });
-    // Arguments cargo passes to test binaries (--nocapture, …) are not filters.
-    let filter: Option<String> = std::env::args().skip(1).find(|a| !a.starts_with('-'));
+    let filter = name_filter(std::env::args().skip(1));
     let bundle = clap_bundle().map_or_else(|e| e.to_string(), |p| p.display().to_string());
     println!("conformance suite on {bundle}");
     println!("seed {seed} (rerun exactly: CONFORMANCE_SEED={seed})");
@@ -168,6 +194,11 @@ fn main() {
                 failed.push(*name);
             }
         }
+    }
+    if run == 0 {
+        // A filter that matches nothing checked nothing: that is not a pass.
+        println!("FAIL  no check's name contains {filter:?}: nothing was checked");
+        std::process::exit(1);
     }
     let (blocks, worst, worst_frames) = block_stats();
     println!(
