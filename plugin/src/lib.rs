@@ -64,6 +64,9 @@ pub struct DarDdsp {
     sample_rate: f32,
     /// Position in the standalone's sidechain recording, samples. Audio thread only.
     file_pos: usize,
+    /// `DAR_DDSP_FAULT=alloc` (debug builds): `process()` allocates, so a test sees
+    /// `assert_process_allocs` abort. Set in `activate()`.
+    fault_alloc: bool,
 }
 
 impl Default for DarDdsp {
@@ -86,6 +89,7 @@ impl Default for DarDdsp {
             watch_pace: false,
             sample_rate: 48_000.0,
             file_pos: 0,
+            fault_alloc: false,
         }
     }
 }
@@ -126,7 +130,13 @@ impl Plugin for DarDdsp {
     const VENDOR: &'static str = "DAR-DDSP";
     const URL: &'static str = env!("CARGO_PKG_HOMEPAGE");
     const EMAIL: &'static str = "dar-ddsp@example.invalid";
-    const VERSION: &'static str = env!("CARGO_PKG_VERSION");
+    // A debug build says so in its version (semver build metadata): it is the one that carries
+    // `assert_process_allocs`.
+    const VERSION: &'static str = if cfg!(debug_assertions) {
+        concat!(env!("CARGO_PKG_VERSION"), "+debug")
+    } else {
+        env!("CARGO_PKG_VERSION")
+    };
 
     const AUDIO_IO_LAYOUTS: &'static [AudioIOLayout] = LAYOUTS;
     const MIDI_INPUT: MidiConfig = MidiConfig::Basic;
@@ -161,6 +171,7 @@ impl Plugin for DarDdsp {
         self.offline = buffer_config.process_mode == ProcessMode::Offline;
         self.pace = learner::Pace::default();
         self.watch_pace = context.plugin_api() == PluginApi::Vst3;
+        self.fault_alloc = learner::Faults::from_env().alloc;
         self.learned = false;
         // Hosts activate again after loading a state and when the rate or the render mode
         // changes: each time the learner restarts from the memory the state holds (one thread
@@ -186,6 +197,9 @@ impl Plugin for DarDdsp {
     ) -> ProcessStatus {
         // nice-plug splits the block at every automation point, so reading the parameters here
         // lands each change on its exact sample.
+        if cfg!(debug_assertions) && self.fault_alloc {
+            std::hint::black_box(vec![0u8; 64]);
+        }
         let knobs = self.params.theta();
         let num_samples = buffer.samples();
         // The standalone's recording stands in for a sidechain input.

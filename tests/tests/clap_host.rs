@@ -539,3 +539,56 @@ fn damaged_project_states_never_break_the_plugin() -> Result<()> {
     );
     Ok(())
 }
+
+/// Run only as a child of [`an_allocation_in_process_aborts_a_debug_bundle`].
+#[test]
+#[ignore = "a probe that must abort in a debug bundle; run by the test below"]
+fn allocating_process_probe() -> Result<()> {
+    let mut host = load_plugin()?;
+    host.activate(48_000.0, 64)?;
+    host.process(&[NoteEv::on(0, 60, 0.8)], 64, None)?;
+    host.unload();
+    Ok(())
+}
+
+/// `assert_process_allocs` is really on in a debug bundle: with `DAR_DDSP_FAULT=alloc` its
+/// `process()` allocates, and the host dies by SIGABRT. A release bundle (version without
+/// `+debug`) reads no faults, so there the same probe plays normally.
+#[test]
+fn an_allocation_in_process_aborts_a_debug_bundle() -> Result<()> {
+    use std::os::unix::process::ExitStatusExt;
+    let debug = ClapHost::load(&clap_bundle()?, PLUGIN_ID)?
+        .descriptor()?
+        .version
+        .ends_with("+debug");
+    let out = std::process::Command::new(std::env::current_exe()?)
+        .args([
+            "--ignored",
+            "--exact",
+            "allocating_process_probe",
+            "--nocapture",
+        ])
+        .env("DAR_DDSP_FAULT", "alloc")
+        .output()?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if debug {
+        ensure!(
+            out.status.signal() == Some(6),
+            "a debug bundle allocated in process() and was not stopped: {:?}\n{stderr}",
+            out.status
+        );
+        ensure!(
+            stderr.contains("memory allocation of 64 bytes failed"),
+            "the host aborted, but not on the allocation guard:\n{stderr}"
+        );
+        println!("debug bundle: the allocation in process() aborted the host");
+    } else {
+        ensure!(
+            out.status.success(),
+            "a release bundle failed the probe: {:?}\n{stderr}",
+            out.status
+        );
+        println!("release bundle: no fault read, the probe played");
+    }
+    Ok(())
+}

@@ -314,7 +314,8 @@ mod tests {
         assert_eq!(Faults::parse(""), Faults::default());
         assert_eq!(Faults::parse("nonsense,slow=x"), Faults::default());
         let f = Faults::parse("panic, slow=25");
-        assert!(f.panic);
+        assert!(f.panic && !f.alloc);
+        assert!(Faults::parse("alloc").alloc);
         assert_eq!(f.slow, Duration::from_millis(25));
     }
 }
