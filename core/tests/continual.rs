@@ -5,9 +5,7 @@
 mod common;
 
 use common::read_eval;
-use dar_ddsp_core::learning::continual::{
-    ContinualConfig, ContinualLearner, adjusted_rand_index,
-};
+use dar_ddsp_core::learning::continual::{ContinualConfig, ContinualLearner, adjusted_rand_index};
 use dar_ddsp_core::learning::reservoir::played_distance;
 use dar_ddsp_core::learning::search::Budget;
 use dar_ddsp_core::memory::encoder::EncoderWeights;
@@ -83,7 +81,10 @@ fn streamed_instruments_keep_their_own_patches() {
     // recorded 0.919 at this budget (4 prototypes for 3 instruments: one note of the first
     // went to a prototype of its own).
     let ari = adjusted_rand_index(&labels, &winners);
-    println!("adjusted Rand index {ari:.3} over {} presentations", labels.len());
+    println!(
+        "adjusted Rand index {ari:.3} over {} presentations",
+        labels.len()
+    );
     assert!(ari >= 0.915, "adjusted Rand index {ari:.3}, recorded 0.919");
     let mut owns: Vec<usize> = learned.iter().map(|(j, _)| *j).collect();
     owns.sort_unstable();

@@ -126,7 +126,8 @@ fn weights_files_are_validated() {
 }
 
 /// The shipped encoder on patches it never saw: one patch at two notes an octave and a half
-/// apart lands closer than two different patches, and inside the default vigilance.
+/// apart lands closer than two different patches (measured: 98.8 % of triplets), and inside the
+/// default vigilance (measured: every patch).
 #[test]
 fn shipped_encoder_is_pitch_invariant_on_unseen_patches() {
     let mut enc = Encoder::shipped(48_000.0).expect("shipped weights are valid");
@@ -169,9 +170,11 @@ fn shipped_encoder_is_pitch_invariant_on_unseen_patches() {
     println!(
         "unseen patches: triplet accuracy {accuracy:.3}, same patch within 0.2: {share_inside:.2}"
     );
-    assert!(accuracy >= 0.9, "triplet accuracy {accuracy}");
+    // Seeded patches and the shipped weights: the figures are fixed until the encoder is
+    // retrained, which may lose a pair or two.
+    assert!(accuracy >= 0.95, "triplet accuracy {accuracy}");
     assert!(
-        share_inside >= 0.7,
+        share_inside >= 0.95,
         "same patch within vigilance: {share_inside}"
     );
 }
