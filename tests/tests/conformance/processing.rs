@@ -6,7 +6,7 @@ use crate::play::{Feed, SR, ensure_clean, feed, recording, render};
 use crate::random::noise;
 use anyhow::{Result, ensure};
 use dar_ddsp_tests::analysis::rms;
-use dar_ddsp_tests::project::memory_of;
+use dar_ddsp_tests::project::{memory_of, prototype_count};
 use dar_ddsp_tests::{Block, NoteEv, Sidechain, load_plugin};
 use rand::RngExt;
 use rand_xorshift::XorShiftRng;
@@ -194,13 +194,21 @@ pub fn sidechain_modes(rng: &mut XorShiftRng) -> Outcome {
         "absent, inactive and silent sidechains play differently"
     );
     ensure!(rms(&outs[0]) > 1e-3, "silent");
-    // One instance through all four in turn, then learning from the active sidechain.
+    // One instance through all four in turn, then learning from the active sidechain. Offline,
+    // so every block waits for the learner and what it learned is in the state at once.
     let mut host = load_plugin()?;
+    host.set_offline(true)?;
     host.activate(SR, 512)?;
     let sc = recording("church_organ.wav")?;
     for mode in 0..4 {
-        for k in 0..60 {
-            let pos = (mode * 60 + k) * 512 % (sc.len() - 512);
+        // The active sidechain plays the organ from its start for 4.3 s: two whole notes.
+        let blocks = if mode == 3 { 400 } else { 60 };
+        for k in 0..blocks {
+            let pos = if mode == 3 {
+                k * 512
+            } else {
+                (mode * 60 + k) * 512 % (sc.len() - 512)
+            };
             let chans: [&[f32]; 1] = [&sc[pos..pos + 512]];
             let sidechain = match mode {
                 0 => Sidechain::Absent,
@@ -222,5 +230,12 @@ pub fn sidechain_modes(rng: &mut XorShiftRng) -> Outcome {
             ensure_clean(&b.out, "switching sidechain")?;
         }
     }
-    Ok("absent, inactive (constant) and silent play the same samples; switching between all four in one instance stays clean".into())
+    let learned = prototype_count(&host.save_state()?)?;
+    ensure!(learned >= 1, "the active sidechain taught nothing");
+    host.unload();
+    Ok(format!(
+        "absent, inactive (constant) and silent play the same samples; switching between all \
+         four in one instance stays clean; then two organ notes in the active sidechain made \
+         {learned} prototype(s)"
+    ))
 }
