@@ -209,14 +209,20 @@ fn project(z: &mut [f32; N_THETA]) {
 /// use dar_ddsp_core::plant::render::render_note;
 /// use dar_ddsp_core::signal::analysis::{AnalysisConfig, analyze};
 ///
-/// // A recording to learn: here a darker patch than the default (a WAV would come from //
-/// `dar_ddsp_core::signal::wav::read_wav`). let sr = 48_000.0; let mut target = default_theta();
-/// target[P::Cutoff as usize] = 700.0; let mut audio = vec![0.0; 4_800];
-/// audio.extend(render_note(&target, 57.0, 0.8, 24_000, sr, 36_000)); let analysis =
-/// analyze(&audio, &AnalysisConfig::new(sr)); let mut objective = Objective::new(&[(&audio,
-/// &analysis)], sr, &ObjectiveConfig::default()).unwrap(); let before =
-/// objective.loss(&default_theta()); let learned = search(&mut objective, &[], Budget::steps(30.0),
-/// &SearchConfig::default(), |_| {}); assert!(learned.loss < before);
+/// // A recording to learn: here a darker patch than the default (a WAV would come from
+/// // `dar_ddsp_core::signal::wav::read_wav`).
+/// let sr = 48_000.0;
+/// let mut target = default_theta();
+/// target[P::Cutoff as usize] = 700.0;
+/// let mut audio = vec![0.0; 4_800];
+/// audio.extend(render_note(&target, 57.0, 0.8, 24_000, sr, 36_000));
+/// let analysis = analyze(&audio, &AnalysisConfig::new(sr));
+/// let mut objective =
+///     Objective::new(&[(&audio, &analysis)], sr, &ObjectiveConfig::default()).unwrap();
+/// let before = objective.loss(&default_theta());
+/// let config = SearchConfig::default();
+/// let learned = search(&mut objective, &[], Budget::steps(30.0), &config, |_| {});
+/// assert!(learned.loss < before);
 /// ```
 pub fn search(
     objective: &mut Objective,
