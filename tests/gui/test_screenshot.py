@@ -1,9 +1,11 @@
 """The real editor, opened headless in the standalone build, learning from recordings: Xvfb,
 the standalone with the dummy audio backend and three eval recordings looped into its sidechain
 (the plugin's own live learner learns them), xdotool to find and click the window, and
-imagemagick's `import` to capture it. The screenshot must not be blank (pixel statistics) and is
-kept in target/screenshots/panel.png (the README shows a copy, docs/panel.png). Then a preset
-is loaded and saved through the panel's controls."""
+imagemagick's `import` to capture it. The panel writes what it shows to a file
+(`DAR_DDSP_PANEL_DUMP`: its cards, and where its named controls are), so the test waits until
+the learner's cards are there and clicks controls by name. The screenshot must not be blank
+(pixel statistics) and is kept in target/screenshots/panel.png (the README shows a copy,
+docs/panel.png). Then a preset is loaded and saved through the panel's controls."""
 
 import json
 import os
@@ -17,9 +19,8 @@ import pytest
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 EVAL = ROOT.parent / "shared" / "eval" / "instruments"
 DISPLAY = ":97"
-# Three recordings of 12 s; the shot is taken after all of them were heard and refined.
+# Three recordings of 12 s, looped; the shot is taken once each has a card of its own.
 RECORDINGS = ["fingered_bass.wav", "church_organ.wav", "flute.wav"]
-LISTEN_S = 42.0
 
 
 def run(*args, env=None, check=True):
@@ -36,9 +37,20 @@ def wait_for(what, f, timeout=30.0):
     pytest.fail(f"timed out waiting for {what}")
 
 
-def click(wid, x, y, env):
+def panel(dump: pathlib.Path):
+    """What the panel last wrote (written atomically, twice a second), or None."""
+    try:
+        return json.loads(dump.read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        return None
+
+
+def click(wid, dump, label, env):
+    """Clicks the control the panel says is labelled `label`, once it is drawn."""
+    at = wait_for(f"the control {label!r}",
+                  lambda: (panel(dump) or {}).get("controls", {}).get(label), timeout=15.0)
+    x, y = (round(v) for v in at)
     run("xdotool", "mousemove", "--window", wid, str(x), str(y), "click", "1", env=env)
-    time.sleep(0.8)
 
 
 def test_the_panel_shows_what_the_learner_learned(tmp_path):
@@ -47,8 +59,9 @@ def test_the_panel_shows_what_the_learner_learned(tmp_path):
     assert pathlib.Path(standalone).exists(), f"{standalone}: build the standalone first"
     for tool in ("Xvfb", "xdotool", "import", "identify"):
         assert shutil.which(tool), f"{tool} is missing: `cargo xtask setup` installs it"
+    dump = tmp_path / "panel.json"
     env = {**os.environ, "DISPLAY": DISPLAY, "XDG_DATA_HOME": str(tmp_path / "data"),
-           "LIBGL_ALWAYS_SOFTWARE": "1"}
+           "LIBGL_ALWAYS_SOFTWARE": "1", "DAR_DDSP_PANEL_DUMP": str(dump)}
     xvfb = subprocess.Popen(["Xvfb", DISPLAY, "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     app = None
@@ -63,9 +76,22 @@ def test_the_panel_shows_what_the_learner_learned(tmp_path):
         window = wait_for("the editor window", lambda: run(
             "xdotool", "search", "--name", "^DAR-DDSP$", env=env, check=False).stdout.split())
         wid = window[0]
-        run("xdotool", "mousemove", "--window", wid, "400", "300", "click", "1", env=env)
-        time.sleep(LISTEN_S)
+        # The learner hears the three recordings in turn (12 s each, in real time): wait until
+        # the panel shows that every note of all three was presented (six notes each, counted
+        # in the cards' wins) and at least one card per recording holds notes.
+        started = time.monotonic()
+
+        def learned():
+            cards = (panel(dump) or {}).get("cards", [])
+            heard = sum(c["uses"] for c in cards)
+            keeping = [c for c in cards if c["kept"] > 0]
+            done = heard >= 6 * len(RECORDINGS) and len(keeping) >= len(RECORDINGS)
+            return app.poll() is None and done and cards
+
+        cards = wait_for("learned cards for all three recordings", learned, timeout=150.0)
         assert app.poll() is None, (tmp_path / "standalone.log").read_text()[-2000:]
+        print(f"{len(cards)} learned cards after {time.monotonic() - started:.0f} s: "
+              f"{[(c['name'], c['kept']) for c in cards]}")
         shots = ROOT / "target" / "screenshots"
         shots.mkdir(parents=True, exist_ok=True)
         shot = shots / "panel.png"
@@ -81,16 +107,18 @@ def test_the_panel_shows_what_the_learner_learned(tmp_path):
         assert deviation > 0.05, f"pixel standard deviation {deviation}: blank"
 
         # Then as a user would: Load preset… → the designed factory preset, then Save preset
-        # (into the user preset directory, here a scratch XDG_DATA_HOME). The window has a
-        # fixed size, so the controls are where the screenshot shows them.
-        click(wid, 555, 10, env)  # Load preset…
-        click(wid, 525, 84, env)  # factory: designed
-        click(wid, 798, 10, env)  # Save preset
+        # (into the user preset directory, here a scratch XDG_DATA_HOME).
+        designed = ["bright saw", "dark square", "breathy flute", "soft pad", "pluck"]
+        click(wid, dump, "Load preset…", env)
+        click(wid, dump, "factory: designed", env)
+        wait_for("the designed preset's cards", lambda: [
+            c["name"] for c in (panel(dump) or {}).get("cards", [])][:5] == designed)
+        click(wid, dump, "Save preset", env)
         saved = tmp_path / "data" / "dar-ddsp" / "presets" / "my memory.json"
         preset = json.loads(wait_for("the saved preset", lambda: saved.exists() and saved.read_text()))
         names = [p["name"] for p in preset["prototypes"]]
         print(f"loaded the designed preset and saved {len(names)} prototypes: {names}")
-        assert names[:5] == ["bright saw", "dark square", "breathy flute", "soft pad", "pluck"]
+        assert names[:5] == designed
     finally:
         if app is not None:
             app.terminate()

@@ -6,6 +6,7 @@
 //! `ParamSetter`, so automation and undo work. Thumbnails and the map are computed here, on the
 //! GUI thread, so nothing of the kind runs while the editor is closed.
 
+mod dump;
 mod palette;
 mod panels;
 mod preset_dialog;
@@ -72,6 +73,7 @@ pub fn create(
                 steps: 0,
                 per_second: 0.0,
             },
+            dump: dump::PanelDump::from_env(),
         },
     )
 }
@@ -115,6 +117,8 @@ pub struct App {
     renaming: Option<(usize, String)>,
     /// The learner's gradient-step rate, measured about once a second.
     rate: StepRate,
+    /// The test hook that writes what the panel shows (off unless asked for).
+    dump: dump::PanelDump,
 }
 
 impl NiceEguiApp for App {
@@ -166,6 +170,7 @@ impl NiceEguiApp for App {
                 self.learning(ui, &setter, &s, &v);
             });
         });
+        self.dump.end_frame(&s.prototypes);
         // The gauges move with the audio: keep repainting while the editor is open.
         ui.ctx()
             .request_repaint_after(std::time::Duration::from_millis(50));

@@ -50,15 +50,16 @@ impl App {
             }
             ui.separator();
             let mut chosen = None;
-            egui::ComboBox::from_id_salt("load")
+            let dump = &mut self.dump;
+            let load = egui::ComboBox::from_id_salt("load")
                 .selected_text("Load preset…")
                 .width(170.0)
                 .show_ui(ui, |ui| {
                     for (name, _) in factory::PRESETS {
-                        if ui
-                            .selectable_label(false, format!("factory: {name}"))
-                            .clicked()
-                        {
+                        let label = format!("factory: {name}");
+                        let item = ui.selectable_label(false, &label);
+                        dump.control(&label, item.rect);
+                        if item.clicked() {
                             chosen = Some(PresetRef::Factory(name));
                         }
                     }
@@ -76,11 +77,14 @@ impl App {
                         }
                     }
                 });
+            self.dump.control("Load preset…", load.response.rect);
             if let Some(which) = chosen {
                 self.load_preset(which, setter);
             }
             ui.add(egui::TextEdit::singleline(&mut self.preset_name).desired_width(110.0));
-            if ui.button("Save preset").clicked() {
+            let save = ui.button("Save preset");
+            self.dump.control("Save preset", save.rect);
+            if save.clicked() {
                 self.save_preset();
             }
             if let Some(m) = &self.message {
