@@ -74,7 +74,13 @@ def test_bad_midi_never_breaks_the_output(vst3_path):
         (bytes([0x90, 127, 127]), 0.1),  # highest note
         (bytes([0x90, 0, 1]), 0.1),  # lowest note, softest
         (bytes([0x90, 61, 0]), 0.2),  # note-on with velocity 0 is a note-off
-        (bytes([0xB0, 123, 0]), 0.3),  # all notes off
+        (bytes([0xB0, 123, 0]), 0.3),  # all notes off (a control change: ignored, no MIDI CCs)
+        (bytes([0x80, 127, 0]), 0.35),  # the two notes still held are released
+        (bytes([0x80, 0, 0]), 0.35),
     ]
-    audio = plugin(bad, duration=1.0, sample_rate=SR, num_channels=2)
+    audio = plugin(bad, duration=2.0, sample_rate=SR, num_channels=2)
     assert_clean(audio)
+    assert np.max(np.abs(audio[:, int(0.1 * SR):int(0.3 * SR)])) > 1e-3, "the notes did not sound"
+    # The default release falls 60 dB in 0.3 s: 1.35 s after the note-offs nothing is left.
+    tail = np.max(np.abs(audio[:, int(1.7 * SR):]))
+    assert tail < 1e-4, f"a note is stuck: peak {tail} 1.35 s after its note-off"
