@@ -18,7 +18,7 @@ pub mod params;
 pub mod sidechain_file;
 
 use learner::{AudioLinks, CommandLink, LearnerThread, Published, Snapshot};
-pub use params::DarDdspParams;
+pub use params::{DarDdspParams, SyncParam};
 
 /// Samples between glide updates while a patch change is gliding (1.3 ms at 48 kHz: far finer
 /// than the glide's 0.19 s, and the synth's own 5 ms smoother interpolates between).
@@ -139,7 +139,7 @@ impl Plugin for DarDdsp {
     };
 
     const AUDIO_IO_LAYOUTS: &'static [AudioIOLayout] = LAYOUTS;
-    const MIDI_INPUT: MidiConfig = MidiConfig::Basic;
+    const MIDI_INPUT: MidiConfig = MidiConfig::MidiCCs;
     const SAMPLE_ACCURATE_AUTOMATION: bool = true;
 
     type Editor = editor::Editor;
@@ -385,7 +385,7 @@ impl DarDdsp {
         // Offline (said, or seen: far faster than real time), the learner keeps pace with the
         // audio, so a bounce learns the same whatever the machine's speed.
         let fast = self.watch_pace && self.pace.block(len as f64 / self.sample_rate as f64);
-        if self.offline || fast {
+        if self.offline || fast || p.sync.value() == SyncParam::EveryBlock {
             links.wait_for_learner(&p.memory.loaded);
         }
         let table = links.table();
@@ -414,8 +414,12 @@ impl DarDdsp {
             },
             NoteEvent::Choke { key, .. } => match key.number() {
                 Some(note) => self.synth.choke(note),
-                None => self.synth.reset(),
+                None => self.synth.silence(),
             },
+            // MIDI 1.0 channel mode messages (MIDI 1.0 spec, table IV): all sound off ends
+            // every voice at once, all notes off releases them.
+            NoteEvent::MidiCC { cc: 120, .. } => self.synth.silence(),
+            NoteEvent::MidiCC { cc: 123, .. } => self.synth.all_notes_off(),
             _ => {}
         }
     }

@@ -116,6 +116,10 @@ pub struct DarDdspParams {
     /// Play mode: 0 plays `proto`, 1 plays `proto_b`, between morphs in knob space.
     #[id = "morph"]
     pub morph: FloatParam,
+    /// When the audio thread waits for the learner to catch up with the sidechain
+    /// (docs/ARCHITECTURE.md §2).
+    #[id = "sync"]
+    pub sync: EnumParam<SyncParam>,
 
     /// The learned memory (prototypes, weights, θ, names, locks, the active one), saved with
     /// the DAW project. The learner thread writes it; the host reads it when saving; the audio
@@ -209,6 +213,22 @@ pub enum ModeParam {
     /// The memory is frozen; `proto`, `proto_b` and `morph` pick what plays.
     #[id = "play"]
     Play,
+}
+
+/// The `sync` parameter's values: when a block waits for the learner, so that a render learns
+/// the same on any machine (docs/ARCHITECTURE.md §2).
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SyncParam {
+    /// Waits while the host renders offline: when it says so, or (VST3) when blocks arrive far
+    /// faster than real time. Live playing never waits.
+    #[id = "auto"]
+    Auto,
+    /// Every block waits: for scripted and headless renders whose host neither says it renders
+    /// offline nor renders fast enough to be seen doing so. Live, the audio would drop out
+    /// while the learner refines a note.
+    #[id = "every_block"]
+    #[name = "Every Block"]
+    EveryBlock,
 }
 
 impl From<ModeParam> for Mode {
@@ -386,6 +406,7 @@ impl Default for DarDdspParams {
             morph: FloatParam::new("Morph", 0.0, FloatRange::Linear { min: 0.0, max: 1.0 })
                 .with_value_to_string(formatters::v2s_f32_percentage(0))
                 .with_string_to_value(formatters::s2v_f32_percentage()),
+            sync: EnumParam::new("Learner Sync", SyncParam::Auto),
             memory: MemoryField::default(),
         }
     }

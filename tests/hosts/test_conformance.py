@@ -11,9 +11,8 @@ import time
 import dawdreamer as daw
 import numpy as np
 import pytest
-from pedalboard import load_plugin
 
-from conftest import SR, rms
+from conftest import SR, load_plugin, rms
 
 SEED = int(os.environ.get("CONFORMANCE_SEED", time.time_ns() % 2**32))
 # The plugin's ceiling (+24 dBFS): no sample may pass it.

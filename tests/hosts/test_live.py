@@ -8,15 +8,13 @@ import pathlib
 import re
 import subprocess
 import tempfile
-import time
 import wave
 
 import dawdreamer as daw
 import numpy as np
 import pytest
-from pedalboard import load_plugin
 
-from conftest import ROOT, SR, assert_clean
+from conftest import ROOT, SR, assert_clean, load_plugin
 
 EVAL = ROOT.parent / "shared" / "eval"
 BLOCK = 512
@@ -66,6 +64,14 @@ def param_index(synth, name: str) -> int:
     raise AssertionError(f"no parameter named {name!r}")
 
 
+def learner_synth(engine, name: str, vst3_path: str):
+    """The plugin in dawdreamer with Learner Sync at Every Block: each block waits for the
+    learner, so what it learns and when it plays it does not depend on the machine's speed."""
+    synth = engine.make_plugin_processor(name, vst3_path)
+    synth.set_parameter(param_index(synth, "Learner Sync"), 1.0)
+    return synth
+
+
 def recording(name: str):
     labels = json.loads((EVAL / "labels.json").read_text())["files"][f"instruments/{name}"]
     return read_wav(EVAL / "instruments" / name), labels
@@ -87,11 +93,11 @@ def test_learns_from_the_sidechain_then_plays_from_midi(vst3_path):
     seconds = len(bass) / SR
 
     fresh_engine = daw.RenderEngine(SR, BLOCK)
-    fresh = fresh_engine.make_plugin_processor("fresh", vst3_path)
+    fresh = learner_synth(fresh_engine, "fresh", vst3_path)
     d_default = distance(play_notes(fresh_engine, fresh, labels, seconds), bass)
 
     engine = daw.RenderEngine(SR, BLOCK)
-    synth = engine.make_plugin_processor("synth", vst3_path)
+    synth = learner_synth(engine, "synth", vst3_path)
     sidechain = engine.make_playback_processor("sidechain", np.stack([bass, bass]))
     engine.load_graph([(sidechain, []), (synth, ["sidechain"])])
     engine.render(seconds)
@@ -158,7 +164,7 @@ def test_four_instruments_in_a_row_each_keep_their_own_prototype(vst3_path, tmp_
     Play mode, each plays closest with one of its own prototypes (those committed while it
     played), and the first plays within 0.1 dB of its distance right after it was learned."""
     engine = daw.RenderEngine(SR, BLOCK)
-    synth = engine.make_plugin_processor("synth", vst3_path)
+    synth = learner_synth(engine, "synth", vst3_path)
     mode = param_index(synth, "Mode")
     heard, count = [], 0
     for name in ["fingered_bass.wav", "flute.wav", "trumpet.wav", "church_organ.wav"]:
@@ -187,16 +193,14 @@ def test_four_instruments_in_a_row_each_keep_their_own_prototype(vst3_path, tmp_
 
 
 def pedalboard_play(plugin, labels, seconds: float) -> np.ndarray:
-    """Plays the recording's notes in pedalboard after a silent warm-up: a VST3 host that
-    renders faster than real time is treated as offline once 2 s have gone by, and from then on
-    every block waits for the learner, so the loaded memory is in place."""
-    plugin([], duration=3.0, sample_rate=SR, num_channels=2, reset=True)
-    time.sleep(0.2)
+    """Plays the recording's notes in pedalboard with Learner Sync at Every Block: the first
+    block waits until the learner has taken the loaded memory, on any machine."""
+    plugin.learner_sync = "Every Block"
     messages = []
     for note, onset in zip(labels["midi_notes"], labels["onsets_s"]):
         messages.append((bytes([0x90, note, 100]), onset))
         messages.append((bytes([0x80, note, 0]), onset + labels["hold_s"]))
-    audio = plugin(messages, duration=seconds, sample_rate=SR, num_channels=2, reset=False)
+    audio = plugin(messages, duration=seconds, sample_rate=SR, num_channels=2, reset=True)
     assert_clean(audio)
     return audio[0]
 
@@ -207,7 +211,7 @@ def test_a_learned_memory_round_trips_through_vst3_state(vst3_path, tmp_path):
     bass, labels = recording("fingered_bass.wav")
     seconds = len(bass) / SR
     engine = daw.RenderEngine(SR, BLOCK)
-    synth = engine.make_plugin_processor("synth", vst3_path)
+    synth = learner_synth(engine, "synth", vst3_path)
     sidechain = engine.make_playback_processor("sidechain", np.stack([bass, bass]))
     engine.load_graph([(sidechain, []), (synth, ["sidechain"])])
     engine.render(seconds)

@@ -17,7 +17,7 @@ const MAX_BLOCK: u32 = 1_024;
 const BLOCK: usize = 256;
 
 /// The 18 θ of the plant, then the plugin's own parameters, as hosts see them.
-const PARAM_NAMES: [&str; 26] = [
+const PARAM_NAMES: [&str; 27] = [
     "Saw Level",
     "Pulse Level",
     "Pulse Width",
@@ -44,6 +44,7 @@ const PARAM_NAMES: [&str; 26] = [
     "Prototype",
     "Morph Target",
     "Morph",
+    "Learner Sync",
 ];
 
 /// A duration in samples at [`SR`].

@@ -172,11 +172,16 @@ impl<T: Real> Synth<T> {
         }
     }
 
-    /// Silences every voice at once and jumps θ to its target.
-    pub fn reset(&mut self) {
+    /// Silences every voice at once (MIDI all-sound-off); the patch and its glide are kept.
+    pub fn silence(&mut self) {
         for v in self.voices.iter_mut() {
             v.reset();
         }
+    }
+
+    /// Silences every voice at once and jumps θ to its target.
+    pub fn reset(&mut self) {
+        self.silence();
         if self.smoothing {
             self.current_u = self.target_u;
             self.smoothing = false;

@@ -127,6 +127,11 @@ impl App {
         );
         ui.add(ParamSlider::for_param(&p.sc_listen, setter));
         section(ui, "Learning", &[&p.learn_rate, &p.resonance], setter);
+        ui.label(p.sync.name()).on_hover_text(
+            "Every Block: each block waits for the learner, for renders whose host does not say \
+             it renders offline. Never live: the audio would drop out.",
+        );
+        ui.add(ParamSlider::for_param(&p.sync, setter).with_width(150.0));
     }
 
     pub(super) fn cards(

@@ -88,8 +88,8 @@ pub fn midi_fuzz(rng: &mut XorShiftRng) -> Outcome {
         "a note is stuck after all-notes-off: peak {}",
         peak(last)
     );
-    // A MIDI 1.0 control change (CC 123, all notes off) on the note port: the plugin takes no
-    // MIDI CCs yet, so it must pass harmlessly; what the held notes do after it is reported.
+    // MIDI 1.0 channel mode messages on the note port: all notes off (CC 123) releases the
+    // held notes, whose tail then dies away; all sound off (CC 120) ends them at once.
     host.process(&[NoteEv::on(0, 60, 0.9), NoteEv::on(0, 67, 0.9)], 512, None)?;
     host.process_block(&Block {
         frames: 1,
@@ -97,11 +97,26 @@ pub fn midi_fuzz(rng: &mut XorShiftRng) -> Outcome {
         ..Block::default()
     })?;
     let tail = render(&mut host, &[], (3.0 * SR) as usize, 1_024)?;
-    let cc = peak(&tail[0][tail[0].len() - 4_800..]);
+    let cc123 = peak(&tail[0][tail[0].len() - 4_800..]);
+    ensure!(
+        cc123 < 1e-4,
+        "a note is stuck after CC 123 (all notes off): peak {cc123}"
+    );
+    host.process(&[NoteEv::on(0, 60, 0.9), NoteEv::on(0, 67, 0.9)], 512, None)?;
+    host.process_block(&Block {
+        frames: 1,
+        extra: &[Extra::Midi(0, [0xB0, 120, 0])],
+        ..Block::default()
+    })?;
+    let after = render(&mut host, &[], 1_024, 1_024)?;
+    let cc120 = peak(&after[0]);
+    ensure!(
+        cc120 == 0.0,
+        "sound after CC 120 (all sound off): peak {cc120}"
+    );
     Ok(format!(
         "1500 blocks, {events} events (keys 0–255, velocities incl. NaN and < 0, orphan note-offs, \
          wildcards, random MIDI bytes), random or null transport incl. tempo 0/NaN/∞ and \
-         denominator 0: clean; silent after all-notes-off; CC 123 clean, ignored (held notes' tail \
-         peaks {cc:.1e})"
+         denominator 0: clean; silent after all-notes-off; CC 123 releases (tail {cc123:.1e}); CC 120 silences at once"
     ))
 }
