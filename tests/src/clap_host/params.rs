@@ -4,7 +4,7 @@
 use super::ClapHost;
 use super::main_side::MainSide;
 use anyhow::{Context, Result, anyhow};
-use clack_extensions::params::{ParamInfoBuffer, PluginParams};
+use clack_extensions::params::{ParamInfoBuffer, ParamInfoFlags, PluginParams};
 use clack_host::events::event_types::ParamValueEvent;
 use clack_host::prelude::*;
 use std::ffi::CString;
@@ -25,6 +25,8 @@ pub struct ParamInfo {
     pub max: f64,
     /// CLAP value of the default.
     pub default: f64,
+    /// Whether only whole values are valid (`CLAP_PARAM_IS_STEPPED`: toggles, choices, counts).
+    pub stepped: bool,
 }
 
 /// The parameter named `name`.
@@ -55,6 +57,7 @@ impl ClapHost {
                     min: info.min_value,
                     max: info.max_value,
                     default: info.default_value,
+                    stepped: info.flags.contains(ParamInfoFlags::IS_STEPPED),
                 })
             })
             .collect()

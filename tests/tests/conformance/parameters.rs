@@ -2,7 +2,7 @@
 
 use crate::Outcome;
 use crate::play::{SR, all_notes_off, ensure_clean, render};
-use crate::random::{random_value, stepped};
+use crate::random::random_value;
 use anyhow::{Context, Result, ensure};
 use dar_ddsp_tests::analysis::peak;
 use dar_ddsp_tests::{Block, ClapHost, NoteEv, ParamEv, load_plugin};
@@ -57,7 +57,7 @@ pub fn param_text(rng: &mut XorShiftRng) -> Outcome {
                 p.name
             );
             // nice-plug keeps values as f32 knob positions: a step comes back within 1e-5.
-            if stepped(p) {
+            if p.stepped {
                 ensure!(
                     (back - v.round()).abs() < 1e-5,
                     "{}: step {v} → {text:?} → {back}",

@@ -4,19 +4,9 @@ use dar_ddsp_tests::ParamInfo;
 use rand::RngExt;
 use rand_xorshift::XorShiftRng;
 
-/// Whether a parameter is stepped (nice-plug declares stepped ones as `0..=steps`).
-pub fn stepped(p: &ParamInfo) -> bool {
-    p.max > 1.0 || is_toggle(p)
-}
-
-/// The plugin's toggles (on/off), whose CLAP values are 0 and 1 only.
-fn is_toggle(p: &ParamInfo) -> bool {
-    p.name == "Sidechain Listen"
-}
-
 /// A random CLAP value of `p` (whole steps for stepped ones).
 pub fn random_value(rng: &mut XorShiftRng, p: &ParamInfo) -> f64 {
-    if stepped(p) {
+    if p.stepped {
         rng.random_range(p.min as i64..=p.max as i64) as f64
     } else {
         rng.random_range(p.min..=p.max)
