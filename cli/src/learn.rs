@@ -1,7 +1,7 @@
 //! The `learn` and `eval` commands.
 
-use crate::audio::{Recording, read_wav};
-use anyhow::{Result, bail};
+use crate::audio::{Recording, read_wav, write_wav};
+use anyhow::{Context, Result, bail};
 use dar_ddsp_core::learning::baselines::{plain_adam, random_search};
 use dar_ddsp_core::learning::continual::{ContinualConfig, ContinualLearner};
 use dar_ddsp_core::learning::keeper::KeeperConfig;
@@ -56,13 +56,17 @@ pub(crate) fn load(path: &Path) -> Result<Source> {
     })
 }
 
-/// Spectral distance between a recording and θ playing its notes at its loudness.
-pub(crate) fn distance(theta: &Theta<f32>, s: &Source) -> f32 {
+/// θ playing a recording's notes at its loudness. Allocates.
+pub(crate) fn perform(theta: &Theta<f32>, s: &Source) -> Vec<f32> {
     let mut events = events_of(&s.analysis);
     let sr = s.rec.sample_rate;
     match_velocities(theta, &mut events, &s.rec.samples, sr);
-    let rendered = render_performance(theta, &events, sr, s.rec.samples.len());
-    spectral_distance(&rendered, &s.rec.samples, sr)
+    render_performance(theta, &events, sr, s.rec.samples.len())
+}
+
+/// Spectral distance between a recording and θ playing its notes at its loudness.
+pub(crate) fn distance(theta: &Theta<f32>, s: &Source) -> f32 {
+    spectral_distance(&perform(theta, s), &s.rec.samples, s.rec.sample_rate)
 }
 
 fn bar(label: &str) -> ProgressBar {
@@ -311,8 +315,13 @@ pub fn learn(
 }
 
 /// The `eval` command: prints a Markdown table.
-pub fn eval(wavs: &[PathBuf], budget: Budget, seed: u64) -> Result<()> {
+/// With `renders`, writes each method's performance there. Allocates.
+pub fn eval(wavs: &[PathBuf], budget: Budget, seed: u64, renders: Option<&Path>) -> Result<()> {
     let wavs = eval_files(wavs)?;
+    if let Some(dir) = renders {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("{}: cannot create the renders folder", dir.display()))?;
+    }
     let per = match (budget.steps, budget.seconds) {
         (Some(n), _) => format!("{n} gradient steps"),
         (None, Some(s)) => format!("{s} s"),
@@ -341,12 +350,18 @@ pub fn eval(wavs: &[PathBuf], budget: Budget, seed: u64) -> Result<()> {
         let started = Instant::now();
         let ours = learn_with_bar(&mut objective, &[], budget, seed, &s.name);
         let took = started.elapsed().as_secs_f32();
-        let row = [
-            distance(&default_theta(), &s),
-            distance(&random.theta, &s),
-            distance(&adam.theta, &s),
-            distance(&ours.theta, &s),
-        ];
+        let patches = [default_theta(), random.theta, adam.theta, ours.theta];
+        let row = patches.map(|theta| distance(&theta, &s));
+        if let Some(dir) = renders {
+            let stem = path.file_stem().unwrap_or_default().to_string_lossy();
+            for (theta, method) in patches
+                .iter()
+                .zip(["default", "random", "adam", "dar-ddsp"])
+            {
+                let out = dir.join(format!("{stem}.{method}.wav"));
+                write_wav(&out, &perform(theta, &s), s.rec.sample_rate as u32)?;
+            }
+        }
         for (c, v) in columns.iter_mut().zip(row) {
             c.push(v);
         }

@@ -123,6 +123,10 @@ enum Command {
         /// Seed of the searches.
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// Also write what each method learned, playing the recording's notes, into this folder
+        /// (`<recording>.<method>.wav`, 32-bit float), to listen to beside the recording.
+        #[arg(long)]
+        renders: Option<PathBuf>,
     },
     /// Stream recordings one after another through the full learner (encoder, Fuzzy ART,
     /// search) and print prototypes, clustering and forgetting beside a one-patch baseline.
@@ -294,7 +298,9 @@ fn main() {
             budget_seconds,
             budget_steps,
             seed,
-        } => learn::budget(budget_seconds, budget_steps).and_then(|b| learn::eval(&wavs, b, seed)),
+            renders,
+        } => learn::budget(budget_seconds, budget_steps)
+            .and_then(|b| learn::eval(&wavs, b, seed, renders.as_deref())),
         Command::Continual {
             wavs,
             vigilance,

@@ -156,6 +156,47 @@ fn learn_then_render_moves_toward_the_instrument() {
 }
 
 #[test]
+fn eval_prints_its_table_and_writes_each_methods_render() {
+    let dir = scratch("eval");
+    let wav = eval_file("fingered_bass.wav");
+    let renders = dir.join("renders");
+    let out = bin()
+        .args(["eval", "--budget-steps", "10", "--renders"])
+        .arg(&renders)
+        .arg(&wav)
+        .output()
+        .expect("run eval");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let row = text
+        .lines()
+        .find(|l| l.starts_with("| fingered_bass.wav |"))
+        .unwrap_or_else(|| panic!("no row for the recording in {text}"));
+    // Each render is the method's patch playing the recording's notes: as long as the
+    // recording, and as far from it as the table says (to its two decimals).
+    let target = read_mono(&wav);
+    let columns: Vec<&str> = row.split('|').map(str::trim).collect();
+    for (k, method) in ["default", "random", "adam", "dar-ddsp"].iter().enumerate() {
+        let render = read_mono(&renders.join(format!("fingered_bass.{method}.wav")));
+        assert_eq!(render.len(), target.len(), "{method}");
+        let d = spectral_distance(&render, &target, 48_000.0);
+        let shown: f32 = columns[2 + k]
+            .trim_matches('*')
+            .parse()
+            .expect("a distance");
+        assert!(
+            (d - shown).abs() <= 0.006,
+            "{method}: render {d:.3} dB, table {shown}"
+        );
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
 fn bad_recordings_are_refused_and_nothing_is_written() {
     let dir = scratch("bad");
     let out = dir.join("out.json");

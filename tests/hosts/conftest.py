@@ -32,7 +32,7 @@ PARAM_NAMES = THETA_NAMES + [
 # pedalboard reads every parameter's text at 2000 points when it loads a plugin, except the
 # hidden MIDI CC parameters it knows by JUCE's names ("MIDI CC …"). A VST3 takes MIDI CCs
 # through 2080 such parameters, which nice-plug names "MIDI Ch. 1 CC 0" …: without this line,
-# one load takes about 20 s. The README gives pedalboard users the same line.
+# pedalboard reads all of them on every load. The README gives pedalboard users the same line.
 pedalboard._pedalboard.PARAMETER_NAME_REGEXES_TO_IGNORE.add(re.compile(r"MIDI Ch\. \d+ "))
 
 
