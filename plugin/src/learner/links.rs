@@ -165,9 +165,10 @@ impl AudioLinks {
         }
     }
 
-    /// Offline renders only: waits until the learner has finished with everything handed to
-    /// it and has taken a freshly loaded state (`loaded` cleared), or stopped, or
-    /// [`OFFLINE_WAIT`] passed. Never call it in real time.
+    /// Offline renders (said, seen, or asked for with Learner Sync at Every Block): waits until
+    /// the learner has finished with everything handed to it and has taken a freshly loaded
+    /// state (`loaded` cleared), or stopped, or [`OFFLINE_WAIT`] passed. Never call it in real
+    /// time unless the user asked for it.
     pub fn wait_for_learner(&self, loaded: &AtomicBool) {
         let target = self.shared.accepted();
         // Offline, a syscall is allowed: wake the learner rather than wait out its idle nap.
