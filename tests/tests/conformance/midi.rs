@@ -2,9 +2,9 @@
 
 use crate::Outcome;
 use crate::play::{SR, ensure_clean, render};
-use anyhow::ensure;
+use anyhow::{Result, ensure};
 use dar_ddsp_tests::analysis::peak;
-use dar_ddsp_tests::{Block, Extra, NoteEv, Transport, load_plugin};
+use dar_ddsp_tests::{Block, ClapHost, Extra, NoteEv, Transport, load_plugin};
 use rand::RngExt;
 use rand_xorshift::XorShiftRng;
 
@@ -90,26 +90,13 @@ pub fn midi_fuzz(rng: &mut XorShiftRng) -> Outcome {
     );
     // MIDI 1.0 channel mode messages on the note port: all notes off (CC 123) releases the
     // held notes, whose tail then dies away; all sound off (CC 120) ends them at once.
-    host.process(&[NoteEv::on(0, 60, 0.9), NoteEv::on(0, 67, 0.9)], 512, None)?;
-    host.process_block(&Block {
-        frames: 1,
-        extra: &[Extra::Midi(0, [0xB0, 123, 0])],
-        ..Block::default()
-    })?;
-    let tail = render(&mut host, &[], (3.0 * SR) as usize, 1_024)?;
-    let cc123 = peak(&tail[0][tail[0].len() - 4_800..]);
+    let tail = hold_then_cc(&mut host, 123, (3.0 * SR) as usize)?;
+    let cc123 = peak(&tail[tail.len() - 4_800..]);
     ensure!(
         cc123 < 1e-4,
         "a note is stuck after CC 123 (all notes off): peak {cc123}"
     );
-    host.process(&[NoteEv::on(0, 60, 0.9), NoteEv::on(0, 67, 0.9)], 512, None)?;
-    host.process_block(&Block {
-        frames: 1,
-        extra: &[Extra::Midi(0, [0xB0, 120, 0])],
-        ..Block::default()
-    })?;
-    let after = render(&mut host, &[], 1_024, 1_024)?;
-    let cc120 = peak(&after[0]);
+    let cc120 = peak(&hold_then_cc(&mut host, 120, 1_024)?);
     ensure!(
         cc120 == 0.0,
         "sound after CC 120 (all sound off): peak {cc120}"
@@ -119,4 +106,17 @@ pub fn midi_fuzz(rng: &mut XorShiftRng) -> Outcome {
          wildcards, random MIDI bytes), random or null transport incl. tempo 0/NaN/∞ and \
          denominator 0: clean; silent after all-notes-off; CC 123 releases (tail {cc123:.1e}); CC 120 silences at once"
     ))
+}
+
+/// Holds two notes for 512 samples, sends MIDI 1.0 control change `cc` (value 0) on the note
+/// port, and returns the left channel of the `len` samples that follow.
+fn hold_then_cc(host: &mut ClapHost, cc: u8, len: usize) -> Result<Vec<f32>> {
+    host.process(&[NoteEv::on(0, 60, 0.9), NoteEv::on(0, 67, 0.9)], 512, None)?;
+    host.process_block(&Block {
+        frames: 1,
+        extra: &[Extra::Midi(0, [0xB0, cc, 0])],
+        ..Block::default()
+    })?;
+    let [left, _] = render(host, &[], len, 1_024)?;
+    Ok(left)
 }
