@@ -5,6 +5,7 @@
 pub mod baselines;
 pub mod continual;
 pub mod coupling;
+pub mod estimate;
 pub mod keeper;
 pub mod loss;
 pub mod objective;

@@ -3,6 +3,7 @@
 //! windows of every note, with exact gradients from dual numbers.
 
 use crate::learning::coupling::Attractor;
+use crate::learning::estimate::EnvelopeEstimate;
 use crate::learning::loss::{DEFAULT_SIZES, MelTerm, MrStftLoss, TargetSpectra, chain_to_inputs};
 use crate::memory::encoder::{Embedding, Encoder};
 use crate::num::Real;
@@ -99,6 +100,8 @@ pub struct Objective {
     dl_dy: Vec<f32>,
     /// The resonance regularizer toward a prototype's box, if coupled.
     attractor: Option<Attractor>,
+    /// The amplitude envelope measured from the notes' level curves, if any note shows it.
+    envelope: Option<EnvelopeEstimate>,
 }
 
 /// Most windows scored per note.
@@ -193,7 +196,17 @@ impl Objective {
             values: vec![0.0; window],
             dl_dy: vec![0.0; window],
             attractor: None,
+            envelope: EnvelopeEstimate::measure(
+                &sources.iter().map(|(_, a)| *a).collect::<Vec<_>>(),
+                sample_rate,
+            ),
         })
+    }
+
+    /// The amplitude envelope measured from the recorded notes' level curves (a first guess
+    /// for the search), if any note is long enough to show it.
+    pub fn envelope(&self) -> Option<EnvelopeEstimate> {
+        self.envelope
     }
 
     /// The notes the objective plays (at [`NOMINAL_VELOCITY`], each scaled to its recorded

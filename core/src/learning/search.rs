@@ -238,7 +238,13 @@ pub fn search(
 
     // Seeding: every start and archetype, then random patches while the seeding share lasts.
     let mut seeds: Vec<(f32, Theta<f32>)> = Vec::new();
-    let mut fixed = starts.iter().copied().chain(archetypes());
+    // Each start and archetype as it is, and with the envelope measured from the recording.
+    let measured = objective.envelope();
+    let mut fixed = starts
+        .iter()
+        .copied()
+        .chain(archetypes())
+        .flat_map(|t| std::iter::once(t).chain(measured.map(|e| e.apply(&t))));
     let mut best = f32::INFINITY;
     loop {
         let theta = match fixed.next() {
