@@ -6,7 +6,7 @@ mod common;
 use dar_ddsp_core::Dual;
 use dar_ddsp_core::learning::loss::{MrStftLoss, chain_to_inputs};
 use dar_ddsp_core::num::Rng;
-use dar_ddsp_core::plant::{N_THETA, SPECS, Synth, Theta, default_theta};
+use dar_ddsp_core::plant::{G, N_THETA, P, SPECS, Synth, Theta, default_theta};
 
 type Grad = Dual<f64, N_THETA>;
 type Num = Dual<f64, 0>;
@@ -84,25 +84,35 @@ fn every_partial_matches_central_differences() {
 
 #[test]
 fn dual_primal_matches_the_f32_plant() {
-    // The learner hears what the audio thread plays: the dual render's values agree with the
-    // f32 render to f32 precision.
-    let theta = default_theta();
+    // The learner hears what the audio thread plays: the learner's dual render (f32 partials)
+    // has the very values of the f32 render, with every section sounding.
+    let mut theta = default_theta();
+    for (p, v) in [
+        (P::VibratoDepth, 30.0),
+        (P::TremoloDepth, 0.3),
+        (P::PitchEnvAmount, 3.0),
+        (P::Drawbar3, 0.4),
+        (P::Drawbar8, 0.2),
+        (P::Body1Gain, 9.0),
+        (P::Body2Gain, -6.0),
+        (P::BreathLevel, 0.2),
+        (P::VelocityToLevel, 0.5),
+        (P::VelocityToBrightness, 1.5),
+    ] {
+        theta[p as usize] = v;
+    }
     let weights = vec![1.0; LEN];
-    let td: Theta<Grad> = std::array::from_fn(|k| Grad::constant(theta[k] as f64));
-    let (_, yd) = loss(&td, &weights, |y: Grad| y.v);
+    let td: Theta<G> = std::array::from_fn(|k| G::variable(theta[k], k));
+    let (_, yd) = loss(&td, &weights, |y: G| y.v as f64);
     let (_, yf) = loss(&theta, &weights, |y: f32| y as f64);
-    let peak = yf.iter().fold(0.0f32, |m, y| m.max(y.abs())) as f64;
     let worst = yd
         .iter()
         .zip(&yf)
-        .map(|(a, b)| (a.v - *b as f64).abs())
-        .fold(0.0, f64::max);
-    eprintln!("worst f64-vs-f32 difference: {:.2e} of peak", worst / peak);
-    // f32 rounding of slow one-pole envelope coefficients (1 − 2.4e-4 kept to 6e-8) shifts
-    // envelope times by about 0.03 %; nothing else differs.
-    assert!(
-        worst <= 2e-3 * peak,
-        "worst difference {worst:e}, peak {peak:e}"
+        .map(|(a, b)| (a.v - *b).abs())
+        .fold(0.0f32, f32::max);
+    assert_eq!(
+        worst, 0.0,
+        "the dual render's values differ from the f32 render"
     );
 }
 

@@ -90,6 +90,78 @@ pub struct DarDdspParams {
     /// Output gain, dB.
     #[id = "gain"]
     pub gain: FloatParam,
+    /// LFO rate, Hz. Host writes, audio thread reads.
+    #[id = "lfo_rate"]
+    pub lfo_rate: FloatParam,
+    /// Vibrato depth, cents. Host writes, audio thread reads.
+    #[id = "vib"]
+    pub vib: FloatParam,
+    /// Tremolo depth, 0–1. Host writes, audio thread reads.
+    #[id = "trem"]
+    pub trem: FloatParam,
+    /// LFO fade-in, seconds. Host writes, audio thread reads.
+    #[id = "lfo_fade"]
+    pub lfo_fade: FloatParam,
+    /// Pitch envelope amount, semitones. Host writes, audio thread reads.
+    #[id = "penv_amt"]
+    pub penv_amt: FloatParam,
+    /// Pitch envelope decay, seconds. Host writes, audio thread reads.
+    #[id = "penv_dec"]
+    pub penv_dec: FloatParam,
+    /// Drawbar at the 2nd harmonic, 0–1. Host writes, audio thread reads.
+    #[id = "bar2"]
+    pub bar2: FloatParam,
+    /// Drawbar at the 3rd harmonic, 0–1. Host writes, audio thread reads.
+    #[id = "bar3"]
+    pub bar3: FloatParam,
+    /// Drawbar at the 4th harmonic, 0–1. Host writes, audio thread reads.
+    #[id = "bar4"]
+    pub bar4: FloatParam,
+    /// Drawbar at the 5th harmonic, 0–1. Host writes, audio thread reads.
+    #[id = "bar5"]
+    pub bar5: FloatParam,
+    /// Drawbar at the 6th harmonic, 0–1. Host writes, audio thread reads.
+    #[id = "bar6"]
+    pub bar6: FloatParam,
+    /// Drawbar at the 8th harmonic, 0–1. Host writes, audio thread reads.
+    #[id = "bar8"]
+    pub bar8: FloatParam,
+    /// Body bell 1 frequency, Hz. Host writes, audio thread reads.
+    #[id = "body1_f"]
+    pub body1_f: FloatParam,
+    /// Body bell 1 gain, dB. Host writes, audio thread reads.
+    #[id = "body1_g"]
+    pub body1_g: FloatParam,
+    /// Body bell 1 Q. Host writes, audio thread reads.
+    #[id = "body1_q"]
+    pub body1_q: FloatParam,
+    /// Body bell 2 frequency, Hz. Host writes, audio thread reads.
+    #[id = "body2_f"]
+    pub body2_f: FloatParam,
+    /// Body bell 2 gain, dB. Host writes, audio thread reads.
+    #[id = "body2_g"]
+    pub body2_g: FloatParam,
+    /// Body bell 2 Q. Host writes, audio thread reads.
+    #[id = "body2_q"]
+    pub body2_q: FloatParam,
+    /// Breath noise level, 0–1. Host writes, audio thread reads.
+    #[id = "breath"]
+    pub breath: FloatParam,
+    /// Breath band-pass frequency, Hz. Host writes, audio thread reads.
+    #[id = "breath_f"]
+    pub breath_f: FloatParam,
+    /// Breath band-pass Q. Host writes, audio thread reads.
+    #[id = "breath_q"]
+    pub breath_q: FloatParam,
+    /// Breath decay, seconds. Host writes, audio thread reads.
+    #[id = "breath_d"]
+    pub breath_d: FloatParam,
+    /// Velocity to level, 0–1. Host writes, audio thread reads.
+    #[id = "vel_lvl"]
+    pub vel_lvl: FloatParam,
+    /// Velocity to brightness, octaves. Host writes, audio thread reads.
+    #[id = "vel_brt"]
+    pub vel_brt: FloatParam,
 
     /// Mixes the sidechain into the output, to hear what the learner hears.
     #[id = "sc_listen"]
@@ -316,6 +388,12 @@ fn theta_param(p: P) -> FloatParam {
         Unit::Decibels => param
             .with_unit(" dB")
             .with_value_to_string(formatters::v2s_f32_rounded(1)),
+        Unit::Cents => param
+            .with_unit(" ct")
+            .with_value_to_string(formatters::v2s_f32_rounded(1)),
+        Unit::Semitones => param
+            .with_unit(" st")
+            .with_value_to_string(formatters::v2s_f32_rounded(2)),
     }
 }
 
@@ -391,6 +469,30 @@ impl Default for DarDdspParams {
             flt_s: theta_param(P::FilterSustain),
             flt_r: theta_param(P::FilterRelease),
             gain: theta_param(P::Gain),
+            lfo_rate: theta_param(P::LfoRate),
+            vib: theta_param(P::VibratoDepth),
+            trem: theta_param(P::TremoloDepth),
+            lfo_fade: theta_param(P::LfoFade),
+            penv_amt: theta_param(P::PitchEnvAmount),
+            penv_dec: theta_param(P::PitchEnvDecay),
+            bar2: theta_param(P::Drawbar2),
+            bar3: theta_param(P::Drawbar3),
+            bar4: theta_param(P::Drawbar4),
+            bar5: theta_param(P::Drawbar5),
+            bar6: theta_param(P::Drawbar6),
+            bar8: theta_param(P::Drawbar8),
+            body1_f: theta_param(P::Body1Freq),
+            body1_g: theta_param(P::Body1Gain),
+            body1_q: theta_param(P::Body1Q),
+            body2_f: theta_param(P::Body2Freq),
+            body2_g: theta_param(P::Body2Gain),
+            body2_q: theta_param(P::Body2Q),
+            breath: theta_param(P::BreathLevel),
+            breath_f: theta_param(P::BreathFreq),
+            breath_q: theta_param(P::BreathQ),
+            breath_d: theta_param(P::BreathDecay),
+            vel_lvl: theta_param(P::VelocityToLevel),
+            vel_brt: theta_param(P::VelocityToBrightness),
             sc_listen: BoolParam::new("Sidechain Listen", false),
             mode: EnumParam::new("Mode", ModeParam::Learn),
             // None of these carry a smoother: the learner reads them per chunk of sidechain.
@@ -434,6 +536,30 @@ impl DarDdspParams {
             &self.flt_s,
             &self.flt_r,
             &self.gain,
+            &self.lfo_rate,
+            &self.vib,
+            &self.trem,
+            &self.lfo_fade,
+            &self.penv_amt,
+            &self.penv_dec,
+            &self.bar2,
+            &self.bar3,
+            &self.bar4,
+            &self.bar5,
+            &self.bar6,
+            &self.bar8,
+            &self.body1_f,
+            &self.body1_g,
+            &self.body1_q,
+            &self.body2_f,
+            &self.body2_g,
+            &self.body2_q,
+            &self.breath,
+            &self.breath_f,
+            &self.breath_q,
+            &self.breath_d,
+            &self.vel_lvl,
+            &self.vel_brt,
         ]
     }
 

@@ -6,7 +6,7 @@ use crate::learning::optimizer::{Optimizer, OptimizerConfig};
 use crate::learning::search::{Budget, Meter, Outcome, PLAIN_EVAL_COST, Run, SearchConfig, finish};
 use crate::num::Rng;
 use crate::plant::archetypes::random_theta;
-use crate::plant::{Theta, default_theta, to_knobs};
+use crate::plant::{Theta, default_theta};
 
 /// Reference for the eval table: one run of plain Adam (fixed α and μ, no dither, no restarts)
 /// from `start`, with the same gain handling as [`crate::learning::search::search`].
@@ -20,13 +20,8 @@ pub fn plain_adam(
     let t = *start;
     let l0 = objective.loss(&t);
     meter.work += PLAIN_EVAL_COST;
-    let mut run = Run {
-        z: to_knobs(&t),
-        opt: Optimizer::new(OptimizerConfig::plain(config.optimizer.alpha), config.seed),
-        best: l0,
-        best_theta: t,
-        steps: 0,
-    };
+    let opt = Optimizer::new(OptimizerConfig::plain(config.optimizer.alpha), config.seed);
+    let mut run = Run::new(&t, l0, opt);
     let mut history = Vec::new();
     while meter.used() < 1.0 {
         run.step(objective, &mut meter);

@@ -14,7 +14,7 @@ use crate::learning::loss::chain_to_inputs;
 use crate::memory::encoder::{CONTEXT_OFFSET_S, EMBED_DIM, Embedding, Encoder};
 use crate::num::real::Real;
 use crate::plant::render::{NoteSpec, render_window};
-use crate::plant::{G, N_THETA, Theta};
+use crate::plant::{G, Learned, N_THETA, Theta};
 
 /// Distance from `h` to the box [`lower`, `upper`], mean per dimension, with ∂/∂h.
 pub fn box_distance(h: &Embedding, lower: &Embedding, upper: &Embedding) -> (f32, Embedding) {
@@ -106,8 +106,13 @@ impl Attractor {
         })
     }
 
-    /// λ · D² and its gradient with respect to the variables `theta` carries partials for.
-    pub fn term_and_gradient(&mut self, theta: &Theta<G>) -> (f32, [f32; N_THETA]) {
+    /// λ · D² and its gradient with respect to the `learned` knobs `theta` carries partials
+    /// for (0 for the others).
+    pub fn term_and_gradient(
+        &mut self,
+        theta: &Theta<G>,
+        learned: &Learned,
+    ) -> (f32, [f32; N_THETA]) {
         render_window(
             theta,
             &self.note,
@@ -129,15 +134,16 @@ impl Attractor {
         self.d_x.fill(0.0);
         self.encoder
             .embed_backward(&self.plain, self.note.f0_hz, &d_h, &mut self.d_x);
-        (self.weight * d * d, chain_to_inputs(&self.dual, &self.d_x))
+        let partials = chain_to_inputs(&self.dual, &self.d_x);
+        (self.weight * d * d, learned.scatter(&partials))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::plant::{Learned, dual_at_knobs, from_knobs};
     use crate::plant::{SPECS, default_theta};
-    use crate::plant::{dual_at_knobs, from_knobs};
 
     fn note() -> NoteSpec {
         NoteSpec {
@@ -185,14 +191,15 @@ mod tests {
         });
         let encoder = Encoder::shipped(sr).expect("shipped weights");
         let mut a = Attractor::new(encoder, (target, target), 2.0, note(), sr);
-        let dual = dual_at_knobs(&z);
-        let (term, grad) = a.term_and_gradient(&dual);
+        let learned = Learned::core();
+        let dual = dual_at_knobs(&z, &learned);
+        let (term, grad) = a.term_and_gradient(&dual, &learned);
         assert!(term > 0.0);
         assert!((term - a.term(&theta_of(&z))).abs() <= 1e-4 * term);
         let scale = grad.iter().fold(0.0f32, |m, g| m.max(g.abs()));
         assert!(scale > 0.0);
         let mut agree = 0;
-        for k in 0..N_THETA {
+        for k in learned.knobs() {
             let h = 1e-3;
             let (mut zp, mut zm) = (z, z);
             zp[k] += h;
@@ -205,6 +212,7 @@ mod tests {
             agree += usize::from(ok);
         }
         // f32 renders and an L1 box distance (kinks) leave a partial or two noisy.
-        assert!(agree >= N_THETA - 2, "{agree} of {N_THETA} partials agree");
+        let n = learned.knobs().count();
+        assert!(agree >= n - 2, "{agree} of {n} partials agree");
     }
 }

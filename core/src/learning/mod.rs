@@ -12,5 +12,6 @@ pub mod objective;
 pub mod optimizer;
 pub mod performance;
 pub mod reservoir;
+pub mod screening;
 pub mod search;
 pub mod training;

@@ -9,7 +9,7 @@ use crate::memory::encoder::{Embedding, Encoder};
 use crate::num::Real;
 use crate::plant::render::{NoteSpec, render_window};
 use crate::plant::voice::KEY_REFERENCE_HZ;
-use crate::plant::{G, N_THETA, P, SPECS, Theta, dual_at_knobs};
+use crate::plant::{G, LEARNED, Learned, N_THETA, P, SPECS, Theta, dual_at_knobs};
 use crate::signal::analysis::{Analysis, Note};
 
 /// Why an objective could not be built. Each variant says what the caller should do.
@@ -252,12 +252,16 @@ impl Objective {
     }
 
     /// The loss at learning-space point `z` (each θ's knob position, 0–1) and its gradient
-    /// with respect to `z`.
-    pub fn loss_and_gradient(&mut self, z: &[f32; N_THETA]) -> (f32, [f32; N_THETA]) {
-        let theta = dual_at_knobs(z);
+    /// with respect to the `learned` knobs of `z` (0 for the others).
+    pub fn loss_and_gradient(
+        &mut self,
+        z: &[f32; N_THETA],
+        learned: &Learned,
+    ) -> (f32, [f32; N_THETA]) {
+        let theta = dual_at_knobs(z, learned);
         let mut dual = std::mem::take(&mut self.dual);
         let mut total = 0.0;
-        let mut grad = [0.0f32; N_THETA];
+        let mut grad = [0.0f32; LEARNED];
         for i in 0..self.notes.len() {
             let energy = self.render_note(&theta, i, &mut dual);
             let note = &self.notes[i];
@@ -289,9 +293,10 @@ impl Objective {
         self.dual = dual;
         let n = self.window_count as f32;
         grad.iter_mut().for_each(|g| *g /= n);
+        let mut grad = learned.scatter(&grad);
         let mut total = total / n;
         if let Some(a) = self.attractor.as_mut() {
-            let (term, g) = a.term_and_gradient(&theta);
+            let (term, g) = a.term_and_gradient(&theta, learned);
             total += term;
             grad.iter_mut().zip(&g).for_each(|(a, b)| *a += b);
         }
@@ -361,6 +366,26 @@ mod tests {
     use crate::signal::analysis::{AnalysisConfig, analyze};
     use crate::test_support::{SR, objective_for, patch, play};
 
+    /// Moves the sections' knobs off the ends of their travel (where they rest when off), so
+    /// central differences do not straddle a bound.
+    fn inside_the_box(t: &mut Theta<f32>) {
+        for (p, v) in [
+            (P::VibratoDepth, 10.0),
+            (P::TremoloDepth, 0.1),
+            (P::Drawbar2, 0.05),
+            (P::Drawbar3, 0.05),
+            (P::Drawbar4, 0.05),
+            (P::Drawbar5, 0.05),
+            (P::Drawbar6, 0.05),
+            (P::Drawbar8, 0.05),
+            (P::BreathLevel, 0.05),
+            (P::BreathDecay, 2.0),
+            (P::VelocityToLevel, 0.9),
+        ] {
+            t[p as usize] = v;
+        }
+    }
+
     #[test]
     fn gradient_matches_finite_differences() {
         let theta = patch();
@@ -372,17 +397,41 @@ mod tests {
         start[P::Sine as usize] = 0.2;
         start[P::Noise as usize] = 0.05;
         start[P::KeyTrack as usize] = 0.3;
+        inside_the_box(&mut start);
         let z = to_knobs(&start);
-        let (l, g) = obj.loss_and_gradient(&z);
+        // Every θ but the gain, in two steps' worth of partials: the core, then the sections.
+        let (l, core) = obj.loss_and_gradient(&z, &Learned::core());
+        let sections = Learned::new(crate::learning::screening::section_knobs());
+        let (_, rest) = obj.loss_and_gradient(&z, &sections);
+        let g: [f32; N_THETA] = std::array::from_fn(|k| core[k] + rest[k]);
         assert!(
             (l - obj.loss(&start)).abs() < 1e-4 * l.max(1e-3),
             "dual and plain agree"
         );
         let scale = g.iter().fold(0.0f32, |m, v| m.max(v.abs()));
 
-        for k in 0..N_THETA {
-            // Small: the loss is rippled in pulse width (comb notches move with k·width).
-            let h = 1e-3;
+        for k in (0..N_THETA).filter(|&k| k != P::Gain as usize) {
+            // Small: the loss is rippled in pulse width (comb notches move with k·width). The
+            // knobs that bend the pitch move the phase of the whole note, which the loss hardly
+            // feels: at 1e-3 of their travel the f32 loss's rounding (≈ 3e-4 of the loss, summed
+            // over 24 windows) swamps the difference, so they step 3e-2.
+            // The LFO's rate is not checked here: the loss oscillates in it (the LFO's phase in
+            // a window moves by rate·t), and no step is both above the rounding and inside one
+            // ripple. Its exact partial is checked per sample in `tests/gradients.rs`.
+            if k == P::LfoRate as usize {
+                continue;
+            }
+            let bends = [
+                P::VibratoDepth,
+                P::LfoFade,
+                P::PitchEnvAmount,
+                P::PitchEnvDecay,
+            ];
+            let h = if bends.iter().any(|&p| p as usize == k) {
+                3e-2
+            } else {
+                1e-3
+            };
             let (mut zp, mut zm) = (z, z);
             zp[k] += h;
             zm[k] -= h;

@@ -8,9 +8,10 @@
 
 use crate::learning::objective::Objective;
 use crate::learning::optimizer::{Optimizer, OptimizerConfig};
+use crate::learning::screening::{SCREEN_EVERY, screen};
 use crate::num::Rng;
 use crate::plant::archetypes::{archetypes, random_theta};
-use crate::plant::{N_THETA, Theta, default_theta, from_knobs, to_knobs};
+use crate::plant::{Learned, N_THETA, Theta, default_theta, from_knobs, to_knobs};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
@@ -163,12 +164,31 @@ pub(crate) struct Run {
     pub(crate) best_theta: Theta<f32>,
     /// Steps it took.
     pub(crate) steps: usize,
+    /// The knobs its steps learn, chosen by the last probe ([`screen`]).
+    pub(crate) learned: Learned,
 }
 
 impl Run {
-    /// One gradient step of the run, counted in `meter`; keeps its best patch.
+    /// A run from `theta` (whose loss is `loss`) with optimizer `opt`.
+    pub(crate) fn new(theta: &Theta<f32>, loss: f32, opt: Optimizer<N_THETA>) -> Self {
+        Self {
+            z: to_knobs(theta),
+            opt,
+            best: loss,
+            best_theta: *theta,
+            steps: 0,
+            learned: Learned::core(),
+        }
+    }
+
+    /// One gradient step of the run, counted in `meter`; keeps its best patch. Every
+    /// [`SCREEN_EVERY`] steps a probe first chooses the knobs it learns.
     pub(crate) fn step(&mut self, objective: &mut Objective, meter: &mut Meter) {
-        let (l, g) = objective.loss_and_gradient(&self.z);
+        if self.steps.is_multiple_of(SCREEN_EVERY) {
+            self.learned = screen(objective, &self.z).1;
+            meter.work += 1.0;
+        }
+        let (l, g) = objective.loss_and_gradient(&self.z, &self.learned);
         meter.work += 1.0;
         self.steps += 1;
         if l.is_finite() && l < self.best {
@@ -266,12 +286,9 @@ pub fn search(
         .iter()
         .take(config.population.max(1))
         .enumerate()
-        .map(|(i, (l, t))| Run {
-            z: to_knobs(t),
-            opt: Optimizer::new(config.optimizer, config.seed.wrapping_add(i as u64 * 7919)),
-            best: *l,
-            best_theta: *t,
-            steps: 0,
+        .map(|(i, (l, t))| {
+            let opt = Optimizer::new(config.optimizer, config.seed.wrapping_add(i as u64 * 7919));
+            Run::new(t, *l, opt)
         })
         .collect();
     if runs.is_empty() {

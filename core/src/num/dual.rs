@@ -30,6 +30,10 @@ pub trait Scalar:
 {
     const ZERO: Self;
     const ONE: Self;
+    /// The plant's θ-independent number at this precision (see [`Real::Plain`]).
+    type Plain: Real<Plain = Self::Plain>;
+    fn to_plain(self) -> Self::Plain;
+    fn from_plain(p: Self::Plain) -> Self;
     fn from_f32(v: f32) -> Self;
     fn to_f32(self) -> f32;
     fn exp(self) -> Self;
@@ -42,10 +46,19 @@ pub trait Scalar:
 }
 
 macro_rules! impl_scalar {
-    ($t:ty) => {
+    ($t:ty, $plain:ty, $to:expr, $from:expr) => {
         impl Scalar for $t {
             const ZERO: Self = 0.0;
             const ONE: Self = 1.0;
+            type Plain = $plain;
+            #[inline(always)]
+            fn to_plain(self) -> $plain {
+                $to(self)
+            }
+            #[inline(always)]
+            fn from_plain(p: $plain) -> Self {
+                $from(p)
+            }
             #[inline(always)]
             fn from_f32(v: f32) -> Self {
                 v as $t
@@ -85,8 +98,8 @@ macro_rules! impl_scalar {
         }
     };
 }
-impl_scalar!(f32);
-impl_scalar!(f64);
+impl_scalar!(f32, f32, |v| v, |p| p);
+impl_scalar!(f64, Dual<f64, 0>, Dual::constant, |p: Dual<f64, 0>| p.v);
 
 /// A value `v` with its partial derivatives `d[k] = ∂v/∂x_k`.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -261,6 +274,34 @@ impl<S: Scalar, const N: usize> Div<f32> for Dual<S, N> {
 }
 
 impl<S: Scalar, const N: usize> Real for Dual<S, N> {
+    type Plain = S::Plain;
+    #[inline(always)]
+    fn varies(self) -> bool {
+        self.d.iter().any(|&x| x != S::ZERO)
+    }
+    #[inline(always)]
+    fn plain(self) -> S::Plain {
+        self.v.to_plain()
+    }
+    #[inline(always)]
+    fn from_plain(p: S::Plain) -> Self {
+        Self::constant(S::from_plain(p))
+    }
+    #[inline(always)]
+    fn mul_plain(self, p: S::Plain) -> Self {
+        let p = S::from_plain(p);
+        Self {
+            v: self.v * p,
+            d: self.d.map(|x| x * p),
+        }
+    }
+    #[inline(always)]
+    fn add_plain(self, p: S::Plain) -> Self {
+        Self {
+            v: self.v + S::from_plain(p),
+            d: self.d,
+        }
+    }
     #[inline(always)]
     fn cst(v: f32) -> Self {
         Self::constant(S::from_f32(v))

@@ -32,8 +32,21 @@ pub trait Real:
     + Mul<f32, Output = Self>
     + Div<f32, Output = Self>
 {
+    /// The number the plant's parts that do not depend on θ run on (oscillator phase and
+    /// waveforms): `f32` for audio and for the learner's `f32` dual numbers, and the full
+    /// precision of `f64` dual numbers in the gradient checks, so a bent pitch is checked
+    /// against finite differences exactly.
+    type Plain: Real<Plain = Self::Plain>;
     /// A constant: a value with no dependence on θ.
     fn cst(v: f32) -> Self;
+    /// The value, as a [`Self::Plain`].
+    fn plain(self) -> Self::Plain;
+    /// A constant from a [`Self::Plain`].
+    fn from_plain(p: Self::Plain) -> Self;
+    /// `self · p`, scaling the partials (cheaper than multiplying by a constant dual).
+    fn mul_plain(self, p: Self::Plain) -> Self;
+    /// `self + p`.
+    fn add_plain(self, p: Self::Plain) -> Self;
     /// The primal value, used for branching, clamping and output.
     fn val(self) -> f32;
     fn exp(self) -> Self;
@@ -43,6 +56,13 @@ pub trait Real:
     fn tan(self) -> Self;
     fn sqrt(self) -> Self;
     fn recip(self) -> Self;
+
+    /// Whether the number depends on θ (a dual number with a non-zero partial; never an
+    /// `f32`): a section of the plant at its neutral setting is skipped unless it is being
+    /// learned.
+    fn varies(self) -> bool {
+        false
+    }
 
     /// Clamp on the primal value: inside the range the number passes through unchanged (with its
     /// derivatives), outside it becomes the constant bound (derivative zero, as the code runs).
@@ -60,9 +80,26 @@ pub trait Real:
 }
 
 impl Real for f32 {
+    type Plain = f32;
     #[inline(always)]
     fn cst(v: f32) -> Self {
         v
+    }
+    #[inline(always)]
+    fn plain(self) -> f32 {
+        self
+    }
+    #[inline(always)]
+    fn from_plain(p: f32) -> Self {
+        p
+    }
+    #[inline(always)]
+    fn mul_plain(self, p: f32) -> Self {
+        self * p
+    }
+    #[inline(always)]
+    fn add_plain(self, p: f32) -> Self {
+        self + p
     }
     #[inline(always)]
     fn val(self) -> f32 {

@@ -1,11 +1,21 @@
 //! Designed starting points of the search, and random patches over the knob box.
 
 use crate::num::Rng;
+use crate::plant::theta::N_THETA_V1;
 use crate::plant::{P, SPECS, Theta, default_theta};
 
-/// A random patch, uniform over each θ's knob travel (log for times and frequencies).
+/// A random patch: the first version's knobs uniform over their travel (log for times and
+/// frequencies), the sections after them at their defaults, which leave the sound as it was.
+/// A search seeded with random sections lands in patches whose every section is busy, which
+/// the loss's short windows cannot tell from a simple patch that plays the whole note right.
 pub fn random_theta(rng: &mut Rng) -> Theta<f32> {
-    std::array::from_fn(|k| SPECS[k].denormalize(rng.uniform()))
+    std::array::from_fn(|k| {
+        if k < N_THETA_V1 {
+            SPECS[k].denormalize(rng.uniform())
+        } else {
+            SPECS[k].default
+        }
+    })
 }
 
 /// Designed starting points that cover the plant's main families: a search seeded only at
@@ -60,6 +70,71 @@ pub fn archetypes() -> Vec<Theta<f32>> {
             (Cutoff, 3_500.0),
             (AmpSustain, 1.0),
             (KeyTrack, 0.7),
+        ]),
+        // Organ: a sine with drawbars at the octaves and the twelfth.
+        with(&[
+            (Saw, 0.0),
+            (Sine, 0.8),
+            (Drawbar2, 0.6),
+            (Drawbar3, 0.3),
+            (Drawbar4, 0.5),
+            (Drawbar6, 0.2),
+            (Drawbar8, 0.3),
+            (Cutoff, 8_000.0),
+            (FilterEnvAmount, 0.0),
+            (AmpAttack, 0.03),
+            (AmpSustain, 1.0),
+            (AmpRelease, 0.2),
+        ]),
+        // Reed: a hollow square through a body resonance near 3 kHz, a little breath.
+        with(&[
+            (Saw, 0.0),
+            (Pulse, 0.8),
+            (Width, 0.5),
+            (Cutoff, 4_000.0),
+            (Body2Freq, 2_800.0),
+            (Body2Gain, 12.0),
+            (Body2Q, 1.5),
+            (BreathLevel, 0.05),
+            (BreathFreq, 3_000.0),
+            (AmpAttack, 0.03),
+            (AmpSustain, 1.0),
+        ]),
+        // Bowed string: a saw through two body resonances.
+        with(&[
+            (Cutoff, 5_000.0),
+            (Body1Freq, 450.0),
+            (Body1Gain, 6.0),
+            (Body1Q, 2.0),
+            (Body2Freq, 3_000.0),
+            (Body2Gain, 6.0),
+            (Body2Q, 1.5),
+            (AmpAttack, 0.08),
+            (AmpSustain, 1.0),
+        ]),
+        // Breathy flute: a sine with band-passed breath.
+        with(&[
+            (Saw, 0.1),
+            (Sine, 0.7),
+            (Cutoff, 3_000.0),
+            (FilterEnvAmount, 0.0),
+            (BreathLevel, 0.15),
+            (BreathFreq, 3_000.0),
+            (AmpAttack, 0.06),
+            (AmpSustain, 1.0),
+        ]),
+        // Brass: a saw whose filter opens on the attack, with a small pitch scoop.
+        with(&[
+            (Saw, 0.9),
+            (Cutoff, 2_000.0),
+            (FilterEnvAmount, 2.0),
+            (FilterAttack, 0.05),
+            (PitchEnvAmount, -3.0),
+            (PitchEnvDecay, 0.03),
+            (Body2Freq, 1_500.0),
+            (Body2Gain, 4.0),
+            (AmpAttack, 0.03),
+            (AmpSustain, 0.9),
         ]),
     ]
 }

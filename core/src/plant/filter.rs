@@ -56,15 +56,27 @@ impl<T: Real> Svf<T> {
         self.ic2 = T::cst(0.0);
     }
 
+    /// Whether both integrators are within ±`level`.
+    pub fn quiet(&self, level: f32) -> bool {
+        self.ic1.val().abs() <= level && self.ic2.val().abs() <= level
+    }
+
     /// Filters one sample and returns the low-pass output.
     #[inline(always)]
     pub fn tick(&mut self, x: T, c: &SvfCoeffs<T>) -> T {
+        self.tick_bands(x, c).1
+    }
+
+    /// Filters one sample and returns Simper's band (v1; the band-pass is k·v1) and low-pass
+    /// (v2) outputs.
+    #[inline(always)]
+    pub fn tick_bands(&mut self, x: T, c: &SvfCoeffs<T>) -> (T, T) {
         let v3 = x - self.ic2;
         let v1 = c.a1 * self.ic1 + c.a2 * v3;
         let v2 = self.ic2 + c.a2 * self.ic1 + c.a3 * v3;
         self.ic1 = v1 * 2.0 - self.ic1;
         self.ic2 = v2 * 2.0 - self.ic2;
-        v2
+        (v1, v2)
     }
 }
 

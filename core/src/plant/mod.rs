@@ -4,6 +4,7 @@
 
 pub mod algebra;
 pub mod archetypes;
+pub mod body;
 pub mod envelope;
 pub mod filter;
 pub mod glide;
@@ -15,7 +16,7 @@ pub mod voice;
 
 pub use synth::{MAX_VOICES, Synth};
 pub use theta::{
-    G, N_THETA, P, SPECS, Scale, Theta, ThetaSpec, Unit, default_theta, dual_at_knobs, from_knobs,
-    to_knobs,
+    CORE, G, LEARNED, Learned, N_THETA, P, SPECS, Scale, Theta, ThetaSpec, Unit, default_theta,
+    dual_at_knobs, from_knobs, to_knobs,
 };
 pub use voice::{Voice, VoiceCoeffs};

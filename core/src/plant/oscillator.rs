@@ -1,119 +1,207 @@
-//! The voice's oscillators: band-limited saw and pulse (PolyBLEP), sine and white noise.
+//! The voice's oscillators: band-limited saw and pulse (PolyBLEP), sine, drawbars (sines at
+//! harmonics) and white noise.
 //!
 //! PolyBLEP (Välimäki & Huovilainen, "Antialiasing oscillators in subtractive synthesis", 2007)
 //! subtracts a two-sample polynomial step residual at each discontinuity. The residual is
 //! smooth in the distance to the edge, so the pulse wave stays differentiable in its width.
+//!
+//! The phase is a plain number (`P`, [`Real::Plain`] of the voice's number type: `f32` when
+//! playing). When vibrato or the pitch envelope bend the pitch, the phase and the increment
+//! depend on θ: the voice keeps those partials itself, and each output's derivatives with
+//! respect to the phase and the increment ([`Slopes`]) carry them through, to first order,
+//! which is exactly what forward-mode differentiation computes.
 
-use crate::num::fastmath::sin_2pi;
+use crate::num::fastmath::{sin_2pi, sin_2pi_with_slope};
 use crate::num::real::Real;
+
+/// The harmonics the drawbars play, in θ order (`bar2` … `bar8`).
+pub const DRAWBAR_HARMONICS: [usize; 6] = [2, 3, 4, 5, 6, 8];
+
+/// Above this many cycles per sample a drawbar would alias; it is silent (0.45 of the sample
+/// rate).
+const DRAWBAR_LIMIT: f32 = 0.45;
 
 /// The two-sample polynomial band-limited step residual at phase `t` ∈ [0, 1) for a phase
 /// increment `dt` (cycles per sample).
 #[inline(always)]
-fn poly_blep<T: Real>(t: T, dt: f32) -> T {
-    let tv = t.val();
-    if tv < dt {
-        let x = t / dt;
+fn poly_blep<T: Real>(t: T, dt: T::Plain) -> T {
+    let (tv, dtv) = (t.val(), dt.val());
+    if tv < dtv {
+        let x = t.mul_plain(dt.recip());
         x + x - x * x - 1.0
-    } else if tv > 1.0 - dt {
-        let x = (t - 1.0) / dt;
+    } else if tv > 1.0 - dtv {
+        let x = (t - 1.0).mul_plain(dt.recip());
         x * x + x + x + 1.0
     } else {
         T::cst(0.0)
     }
 }
 
+/// (∂/∂t, ∂/∂dt) of [`poly_blep`] at `t`, `dt`.
+#[inline(always)]
+fn poly_blep_slopes<P: Real>(t: P, dt: P) -> (P, P) {
+    if t.val() < dt.val() {
+        let x = t / dt;
+        let d = (-x * 2.0 + 2.0) / dt;
+        (d, -d * x)
+    } else if t.val() > 1.0 - dt.val() {
+        let x = (t - 1.0) / dt;
+        let d = (x * 2.0 + 2.0) / dt;
+        (d, -d * x)
+    } else {
+        (P::cst(0.0), P::cst(0.0))
+    }
+}
+
 /// A band-limited rising saw in [-1, 1] at phase `t` ∈ [0, 1).
 #[inline(always)]
-fn saw<T: Real>(t: T, dt: f32) -> T {
+fn saw<T: Real>(t: T, dt: T::Plain) -> T {
     t * 2.0 - 1.0 - poly_blep(t, dt)
 }
 
-/// Phase and noise state of one voice's oscillators. Pitch is not a θ (it comes from the note),
-/// so the phase is plain `f32`.
+/// (∂/∂t, ∂/∂dt) of [`saw`].
+#[inline(always)]
+fn saw_slopes<P: Real>(t: P, dt: P) -> (P, P) {
+    let (bt, bdt) = poly_blep_slopes(t, dt);
+    (-bt + 2.0, -bdt)
+}
+
+/// Phase and noise state of one voice's oscillators, over the plain number `P`.
 #[derive(Debug, Clone, Copy)]
-pub struct Oscillators {
+pub struct Oscillators<P> {
     /// Phase in cycles, [0, 1). Audio or learner thread, advanced every sample.
-    phase: f32,
-    /// Phase increment in cycles per sample (f0 / sample rate), set on note-on.
-    dt: f32,
+    phase: P,
+    /// The note's own phase increment, cycles per sample (f0 / sample rate), set on note-on.
+    dt0: P,
+    /// The increment now: `dt0` bent by vibrato and the pitch envelope (set by the voice at
+    /// its control rate).
+    dt: P,
     /// xorshift32 state of the noise source; never zero. Seeded on note-on.
     noise: u32,
 }
 
-/// The four oscillator outputs of one sample, before mixing.
+/// The oscillator outputs of one sample, before mixing.
 #[derive(Debug, Clone, Copy)]
-pub struct OscOut<T> {
+pub struct OscOut<T: Real> {
     /// Band-limited saw.
-    pub saw: f32,
+    pub saw: T::Plain,
     /// Band-limited pulse: saw(φ) − saw(φ + width), zero mean for every width.
     pub pulse: T,
     /// Sine.
-    pub sine: f32,
+    pub sine: T::Plain,
     /// White noise, uniform in [-1, 1).
     pub noise: f32,
+    /// sin(2π·h·φ) for each of [`DRAWBAR_HARMONICS`] (0 where it would alias); zeros unless
+    /// asked for.
+    pub bars: [T::Plain; 6],
+    /// Derivatives with respect to the phase and the increment; zeros unless asked for.
+    pub slopes: Slopes<T::Plain>,
 }
 
-impl Default for Oscillators {
+/// ∂/∂φ and ∂/∂dt of each output of one sample: what bent pitch does to the waveforms.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Slopes<P> {
+    /// ∂saw/∂φ, ∂saw/∂dt.
+    pub saw: (P, P),
+    /// ∂pulse/∂φ, ∂pulse/∂dt.
+    pub pulse: (P, P),
+    /// ∂sine/∂φ.
+    pub sine: P,
+    /// ∂bar/∂φ for each drawbar.
+    pub bars: [P; 6],
+}
+
+impl<P: Real<Plain = P>> Default for Oscillators<P> {
     fn default() -> Self {
         Self {
-            phase: 0.0,
-            dt: 0.0,
+            phase: P::cst(0.0),
+            dt0: P::cst(0.0),
+            dt: P::cst(0.0),
             noise: 0x9E37_79B9,
         }
     }
 }
 
-impl Oscillators {
+impl<P: Real<Plain = P>> Oscillators<P> {
     /// Starts a note: frequency `f0_hz` at `sample_rate`, phase at zero, noise seeded by `seed`
     /// (any value; zero is remapped) so renders are reproducible.
     pub fn start(&mut self, f0_hz: f32, sample_rate: f32, seed: u32) {
-        // Above a quarter of the sample rate the PolyBLEP residuals of neighbouring edges overlap;
-        // such notes are inaudible on most systems anyway.
-        self.dt = (f0_hz / sample_rate).clamp(0.0, 0.25);
-        self.phase = 0.0;
+        self.set_frequency(f0_hz, sample_rate);
+        self.phase = P::cst(0.0);
         self.noise = if seed == 0 { 0x9E37_79B9 } else { seed };
     }
 
-    /// Advances `n` samples without output, in one step: the phase exactly, the noise generator
-    /// to a state derived from its own and `n` (white noise has no memory to keep, and the
-    /// result stays reproducible).
+    /// Advances `n` samples without output, in one step: the phase exactly at the current
+    /// increment, the noise generator to a state derived from its own and `n` (white noise has
+    /// no memory to keep, and the result stays reproducible).
     pub fn skip(&mut self, n: usize) {
-        let phase = self.phase as f64 + self.dt as f64 * n as f64;
-        self.phase = (phase - phase.floor()) as f32;
-        if self.phase >= 1.0 {
-            self.phase = 0.0;
+        // Whole cycles dropped in f64, so a long skip keeps the phase's precision.
+        let phase = self.phase.val() as f64 + self.dt.val() as f64 * n as f64;
+        self.phase = P::cst((phase - phase.floor()) as f32);
+        if self.phase.val() >= 1.0 {
+            self.phase = P::cst(0.0);
         }
         let mixed = self.noise ^ (n as u32).wrapping_mul(0x9E37_79B9);
         self.noise = if mixed == 0 { 0x9E37_79B9 } else { mixed };
     }
 
-    /// Changes the frequency without resetting the phase (voice stealing, retrigger).
+    /// Changes the note's frequency without resetting the phase (voice stealing, retrigger).
     pub fn set_frequency(&mut self, f0_hz: f32, sample_rate: f32) {
-        self.dt = (f0_hz / sample_rate).clamp(0.0, 0.25);
+        // Above a quarter of the sample rate the PolyBLEP residuals of neighbouring edges overlap;
+        // such notes are inaudible on most systems anyway.
+        self.dt0 = P::cst((f0_hz / sample_rate).clamp(0.0, 0.25));
+        self.dt = self.dt0;
     }
 
-    /// Phase increment in cycles per sample.
-    pub fn dt(&self) -> f32 {
+    /// Bends the increment to `dt` cycles per sample (clamped as the note's own is).
+    pub fn set_increment(&mut self, dt: P) {
+        self.dt = dt.clamp_val(0.0, 0.25);
+    }
+
+    /// The note's own phase increment in cycles per sample.
+    pub fn dt0(&self) -> P {
+        self.dt0
+    }
+
+    /// The phase increment now, cycles per sample.
+    pub fn dt(&self) -> P {
         self.dt
     }
 
     /// One sample of every oscillator, then advances the phase. `width` is the pulse width in
-    /// (0, 1).
+    /// (0, 1); `bars` asks for the drawbars, `slopes` for the derivatives.
     #[inline(always)]
-    pub fn tick<T: Real>(&mut self, width: T) -> OscOut<T> {
+    pub fn tick<T: Real<Plain = P>>(&mut self, width: T, bars: bool, slopes: bool) -> OscOut<T> {
         let phase = self.phase;
         let dt = self.dt;
-        let saw_v = saw(phase, dt);
+        let saw_v: P = saw(phase, dt);
         // width ∈ (0, 1) and phase ∈ [0, 1): one conditional wrap is the floor.
-        let shifted = width + phase;
+        let shifted = width.add_plain(phase);
         let shifted = if shifted.val() >= 1.0 {
             shifted - 1.0
         } else {
             shifted
         };
-        let pulse = T::cst(saw_v) - saw(shifted, dt);
+        let pulse = T::from_plain(saw_v) - saw(shifted, dt);
         let sine = sin_2pi(phase);
+
+        let mut out = OscOut {
+            saw: saw_v,
+            pulse,
+            sine,
+            noise: 0.0,
+            bars: [P::cst(0.0); 6],
+            slopes: Slopes::default(),
+        };
+        if bars || slopes {
+            self.harmonics(phase, bars, slopes, &mut out);
+        }
+        if slopes {
+            let s = saw_slopes(phase, dt);
+            let p = saw_slopes(shifted.plain(), dt);
+            out.slopes.saw = s;
+            out.slopes.pulse = (s.0 - p.0, s.1 - p.1);
+        }
 
         // xorshift32 (Marsaglia 2003): cheap, allocation-free and reproducible.
         let mut x = self.noise;
@@ -121,15 +209,56 @@ impl Oscillators {
         x ^= x >> 17;
         x ^= x << 5;
         self.noise = x;
-        let noise = (x >> 8) as f32 * (2.0 / (1u32 << 24) as f32) - 1.0;
+        out.noise = (x >> 8) as f32 * (2.0 / (1u32 << 24) as f32) - 1.0;
 
         let next = phase + dt;
-        self.phase = if next >= 1.0 { next - 1.0 } else { next };
-        OscOut {
-            saw: saw_v,
-            pulse,
-            sine,
-            noise,
+        self.phase = if next.val() >= 1.0 { next - 1.0 } else { next };
+        out
+    }
+
+    /// The drawbars' sines and the sine's and drawbars' phase slopes, from sin and cos of the
+    /// phase by the Chebyshev recurrences sin((h+1)x) = 2 cos x · sin hx − sin((h−1)x) (and
+    /// the same for cos). The slopes are those of the numbers as computed (the polynomial
+    /// sine and the recurrence), so finite differences of a render agree with them exactly.
+    #[inline(always)]
+    fn harmonics<T: Real<Plain = P>>(
+        &self,
+        phase: P,
+        bars: bool,
+        slopes: bool,
+        out: &mut OscOut<T>,
+    ) {
+        let (s1, ds1) = sin_2pi_with_slope(phase);
+        let (c1, dc1) = sin_2pi_with_slope(phase + 0.25);
+        if slopes {
+            out.slopes.sine = ds1;
+        }
+        let two_c = c1 * 2.0;
+        let two_dc = dc1 * 2.0;
+        let zero = P::cst(0.0);
+        let (mut s_prev, mut s) = (zero, s1);
+        let (mut d_prev, mut d) = (zero, ds1);
+        let mut bar = 0;
+        for h in 2..=8usize {
+            let next = two_c * s - s_prev;
+            if slopes {
+                let dnext = two_dc * s + two_c * d - d_prev;
+                (d_prev, d) = (d, dnext);
+            }
+            (s_prev, s) = (s, next);
+            if DRAWBAR_HARMONICS[bar] != h {
+                continue;
+            }
+            // Silent where it would alias (the increment is per sample).
+            if h as f32 * self.dt.val() < DRAWBAR_LIMIT {
+                if bars {
+                    out.bars[bar] = s;
+                }
+                if slopes {
+                    out.slopes.bars[bar] = d;
+                }
+            }
+            bar += 1;
         }
     }
 }
@@ -143,9 +272,9 @@ mod tests {
     }
 
     fn run_seeded(f0: f32, n: usize, width: f32, seed: u32) -> Vec<OscOut<f32>> {
-        let mut o = Oscillators::default();
+        let mut o = Oscillators::<f32>::default();
         o.start(f0, 48_000.0, seed);
-        (0..n).map(|_| o.tick(width)).collect()
+        (0..n).map(|_| o.tick(width, false, false)).collect()
     }
 
     #[test]
@@ -180,7 +309,7 @@ mod tests {
         let f0 = 3_517.0;
         let sr = 48_000.0;
         let n = 4_800;
-        let mut o = Oscillators::default();
+        let mut o = Oscillators::<f32>::default();
         o.start(f0, sr, 1);
         let mut err_blep = 0.0f64;
         let mut err_naive = 0.0f64;
@@ -194,7 +323,7 @@ mod tests {
                 k += 1.0;
             }
             let naive = 2.0 * phase - 1.0;
-            let b = o.tick(0.5f32).saw as f64;
+            let b = o.tick(0.5f32, false, false).saw as f64;
             err_blep += (b - ideal).powi(2);
             err_naive += (naive - ideal).powi(2);
             phase = (phase + f0 as f64 / sr as f64).fract();

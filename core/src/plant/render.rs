@@ -3,6 +3,7 @@
 
 use crate::num::Real;
 use crate::num::units::note_to_hz;
+use crate::plant::body::Body;
 use crate::plant::{Synth, Theta, Voice, VoiceCoeffs};
 
 /// One note as the plant plays it.
@@ -38,15 +39,23 @@ pub fn render_window<T: Real>(
     } else {
         voice.skip(&c, skip);
     }
+    // The body starts from rest with the window, as the voice's filters do.
+    let mut body = Body::<T>::default();
+    let with_body = Body::any_on(&c.body);
+    let mut tick = |voice: &mut Voice<T>| {
+        let y = voice.tick(&c);
+        let y = if with_body { body.tick(y, &c.body) } else { y };
+        y * c.gain
+    };
     let until_release = release.saturating_sub(skip).min(out.len());
     for s in &mut out[..until_release] {
-        *s = voice.tick(&c) * c.gain;
+        *s = tick(&mut voice);
     }
     if release >= skip && until_release < out.len() {
         voice.release();
     }
     for s in &mut out[until_release..] {
-        *s = voice.tick(&c) * c.gain;
+        *s = tick(&mut voice);
     }
 }
 

@@ -1,6 +1,7 @@
 //! The polyphonic synth: a fixed pool of [`Voice`]s, voice allocation and stealing, θ smoothing
 //! at a control rate, and block rendering that does not depend on the block size.
 
+use super::body::Body;
 use super::theta::{N_THETA, SPECS, Theta, from_knobs, to_knobs};
 use super::voice::{Voice, VoiceCoeffs};
 use crate::num::real::Real;
@@ -29,6 +30,8 @@ const SETTLED: f32 = 1e-5;
 pub struct Synth<T: Real> {
     /// The voice pool. Audio (or learner) thread only.
     voices: [Voice<T>; MAX_VOICES],
+    /// The body's bells, on the voices' sum.
+    body: Body<T>,
     /// Sample rate, Hz. Set at construction and by [`Self::set_sample_rate`].
     sample_rate: f32,
     /// θ as it drives the voices now (smoothed), musical units.
@@ -61,6 +64,7 @@ impl<T: Real> Synth<T> {
         let coeffs = VoiceCoeffs::from_theta(&theta_t, sample_rate);
         Self {
             voices: [Voice::default(); MAX_VOICES],
+            body: Body::default(),
             sample_rate,
             theta: theta_t,
             target_u: u,
@@ -177,6 +181,7 @@ impl<T: Real> Synth<T> {
         for v in self.voices.iter_mut() {
             v.reset();
         }
+        self.body.reset();
     }
 
     /// Silences every voice at once and jumps θ to its target.
@@ -209,6 +214,14 @@ impl<T: Real> Synth<T> {
             chunk.fill(T::cst(0.0));
             for v in self.voices.iter_mut().filter(|v| v.is_active()) {
                 v.render_add(&self.coeffs, chunk);
+            }
+            if Body::any_on(&self.coeffs.body) {
+                for s in chunk.iter_mut() {
+                    *s = self.body.tick(*s, &self.coeffs.body);
+                }
+                if self.voices.iter().all(|v| !v.is_active()) {
+                    self.body.settle();
+                }
             }
             if self.gain_from.val() == self.coeffs.gain.val() {
                 let gain = self.coeffs.gain;

@@ -31,6 +31,10 @@ pub enum Unit {
     Octaves,
     /// Decibels.
     Decibels,
+    /// Cents (hundredths of a semitone).
+    Cents,
+    /// Semitones.
+    Semitones,
 }
 
 /// The description of one θ.
@@ -74,13 +78,123 @@ pub enum P {
     FilterSustain,
     FilterRelease,
     Gain,
+    LfoRate,
+    VibratoDepth,
+    TremoloDepth,
+    LfoFade,
+    PitchEnvAmount,
+    PitchEnvDecay,
+    Drawbar2,
+    Drawbar3,
+    Drawbar4,
+    Drawbar5,
+    Drawbar6,
+    Drawbar8,
+    Body1Freq,
+    Body1Gain,
+    Body1Q,
+    Body2Freq,
+    Body2Gain,
+    Body2Q,
+    BreathLevel,
+    BreathFreq,
+    BreathQ,
+    BreathDecay,
+    VelocityToLevel,
+    VelocityToBrightness,
 }
 
 /// Number of θ values.
-pub const N_THETA: usize = 18;
+pub const N_THETA: usize = 42;
 
-/// The dual number θ is learned with: a value and one partial per θ.
-pub type G = Dual<f32, N_THETA>;
+/// The θ of the first version's plant (oscillators, low-pass, two ADSRs, gain): the sections
+/// after them start at values that leave the sound exactly as it was.
+pub const N_THETA_V1: usize = 18;
+
+/// Partials a gradient carries: the learner differentiates at most this many θ at once
+/// ([`Learned`]), so a step costs the same however many sections the plant has.
+pub const LEARNED: usize = 24;
+
+/// The dual number θ is learned with: a value and one partial per learned θ.
+pub type G = Dual<f32, LEARNED>;
+
+/// The first version's θ that shape the sound (all of them but the output gain, whose level the
+/// objective measures instead of learning): always learned.
+pub const CORE: [P; 17] = [
+    P::Saw,
+    P::Pulse,
+    P::Width,
+    P::Sine,
+    P::Noise,
+    P::Cutoff,
+    P::Resonance,
+    P::FilterEnvAmount,
+    P::KeyTrack,
+    P::AmpAttack,
+    P::AmpDecay,
+    P::AmpSustain,
+    P::AmpRelease,
+    P::FilterAttack,
+    P::FilterDecay,
+    P::FilterSustain,
+    P::FilterRelease,
+];
+
+/// Which θ a gradient is taken with respect to: partial `i` of a [`G`] is ∂/∂θ of knob
+/// `slots[i]`. Allocates nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Learned {
+    /// θ index of each used slot, in slot order.
+    slots: [u8; LEARNED],
+    /// Slots used.
+    len: usize,
+    /// Slot of each θ, or `u8::MAX` when it is not learned.
+    slot_of: [u8; N_THETA],
+}
+
+impl Learned {
+    /// The θ `knobs` (repeats and any beyond [`LEARNED`] ignored).
+    pub fn new(knobs: impl IntoIterator<Item = P>) -> Self {
+        let mut l = Self {
+            slots: [0; LEARNED],
+            len: 0,
+            slot_of: [u8::MAX; N_THETA],
+        };
+        for p in knobs {
+            let k = p as usize;
+            if l.len < LEARNED && l.slot_of[k] == u8::MAX {
+                l.slot_of[k] = l.len as u8;
+                l.slots[l.len] = k as u8;
+                l.len += 1;
+            }
+        }
+        l
+    }
+
+    /// The [`CORE`] knobs.
+    pub fn core() -> Self {
+        Self::new(CORE)
+    }
+
+    /// Whether θ `k` is learned.
+    pub fn contains(&self, k: usize) -> bool {
+        self.slot_of.get(k).is_some_and(|&s| s != u8::MAX)
+    }
+
+    /// The learned θ indices, in slot order.
+    pub fn knobs(&self) -> impl Iterator<Item = usize> + '_ {
+        self.slots[..self.len].iter().map(|&k| k as usize)
+    }
+
+    /// A gradient over every θ from the partials of a [`G`]: 0 for θ not learned.
+    pub fn scatter(&self, partials: &[f32; LEARNED]) -> [f32; N_THETA] {
+        let mut g = [0.0; N_THETA];
+        for (slot, k) in self.knobs().enumerate() {
+            g[k] = partials[slot];
+        }
+        g
+    }
+}
 
 /// θ in musical units, indexed by [`P`].
 pub type Theta<T> = [T; N_THETA];
@@ -138,6 +252,97 @@ pub const SPECS: [ThetaSpec; N_THETA] = [
     spec("flt_s", "Filter Sustain", Percent, (0.0, 1.0, 0.3), Linear),
     spec("flt_r", "Filter Release", Seconds, (0.005, 10.0, 0.4), Log),
     spec("gain", "Output Gain", Decibels, (-48.0, 12.0, -9.0), Linear),
+    // Vibrato and tremolo: one sine LFO per voice, from its note-on, faded in.
+    spec("lfo_rate", "LFO Rate", Hertz, (0.5, 12.0, 5.5), Log),
+    spec("vib", "Vibrato Depth", Cents, (0.0, 100.0, 0.0), Linear),
+    spec("trem", "Tremolo Depth", Percent, (0.0, 1.0, 0.0), Linear),
+    spec("lfo_fade", "LFO Fade-In", Seconds, (0.01, 3.0, 0.3), Log),
+    // Pitch envelope: an offset that decays to the note's pitch.
+    spec(
+        "penv_amt",
+        "Pitch Env Amount",
+        Semitones,
+        (-24.0, 24.0, 0.0),
+        Linear,
+    ),
+    spec(
+        "penv_dec",
+        "Pitch Env Decay",
+        Seconds,
+        (0.001, 2.0, 0.05),
+        Log,
+    ),
+    // Drawbars: sines at harmonics of the note, beside the oscillators.
+    spec("bar2", "Drawbar 2", Percent, (0.0, 1.0, 0.0), Linear),
+    spec("bar3", "Drawbar 3", Percent, (0.0, 1.0, 0.0), Linear),
+    spec("bar4", "Drawbar 4", Percent, (0.0, 1.0, 0.0), Linear),
+    spec("bar5", "Drawbar 5", Percent, (0.0, 1.0, 0.0), Linear),
+    spec("bar6", "Drawbar 6", Percent, (0.0, 1.0, 0.0), Linear),
+    spec("bar8", "Drawbar 8", Percent, (0.0, 1.0, 0.0), Linear),
+    // Body: two peaking (bell) filters after the low-pass.
+    spec(
+        "body1_f",
+        "Body 1 Freq",
+        Hertz,
+        (60.0, 12_000.0, 500.0),
+        Log,
+    ),
+    spec(
+        "body1_g",
+        "Body 1 Gain",
+        Decibels,
+        (-24.0, 24.0, 0.0),
+        Linear,
+    ),
+    spec("body1_q", "Body 1 Q", Ratio, (0.3, 12.0, 1.0), Log),
+    spec(
+        "body2_f",
+        "Body 2 Freq",
+        Hertz,
+        (60.0, 12_000.0, 2_500.0),
+        Log,
+    ),
+    spec(
+        "body2_g",
+        "Body 2 Gain",
+        Decibels,
+        (-24.0, 24.0, 0.0),
+        Linear,
+    ),
+    spec("body2_q", "Body 2 Q", Ratio, (0.3, 12.0, 1.0), Log),
+    // Breath: band-passed noise of its own, following the amplitude envelope with a decay.
+    spec("breath", "Breath Level", Percent, (0.0, 1.0, 0.0), Linear),
+    spec(
+        "breath_f",
+        "Breath Freq",
+        Hertz,
+        (100.0, 16_000.0, 2_000.0),
+        Log,
+    ),
+    spec("breath_q", "Breath Q", Ratio, (0.5, 10.0, 1.0), Log),
+    spec(
+        "breath_d",
+        "Breath Decay",
+        Seconds,
+        (0.005, 10.0, 10.0),
+        Log,
+    ),
+    // Velocity: to level (100 %: level ∝ velocity) and to brightness (cutoff octaves at
+    // velocity 0 relative to full velocity, negated: positive darkens soft notes).
+    spec(
+        "vel_lvl",
+        "Velocity to Level",
+        Percent,
+        (0.0, 1.0, 1.0),
+        Linear,
+    ),
+    spec(
+        "vel_brt",
+        "Velocity to Brightness",
+        Octaves,
+        (-4.0, 4.0, 0.0),
+        Linear,
+    ),
 ];
 
 impl ThetaSpec {
@@ -181,10 +386,17 @@ pub fn from_knobs<T: Real>(u: &[f32; N_THETA]) -> Theta<T> {
     std::array::from_fn(|k| SPECS[k].denormalize(T::cst(u[k])))
 }
 
-/// The patch at knob-space position `z` as dual numbers, each θ seeded with ∂/∂z = 1 in its own
-/// partial: what the learner renders to get the gradient with respect to the knobs.
-pub fn dual_at_knobs(z: &[f32; N_THETA]) -> Theta<G> {
-    std::array::from_fn(|k| SPECS[k].denormalize(G::variable(z[k], k)))
+/// The patch at knob-space position `z` as dual numbers, each learned θ seeded with ∂/∂z = 1 in
+/// its slot and the others constant: what the learner renders to get the gradient with respect
+/// to the knobs.
+pub fn dual_at_knobs(z: &[f32; N_THETA], learned: &Learned) -> Theta<G> {
+    std::array::from_fn(|k| {
+        let x = match learned.slot_of[k] {
+            u8::MAX => G::cst(z[k]),
+            slot => G::variable(z[k], slot as usize),
+        };
+        SPECS[k].denormalize(x)
+    })
 }
 
 /// The default patch.
@@ -220,6 +432,30 @@ pub const ALL: [P; N_THETA] = [
     P::FilterSustain,
     P::FilterRelease,
     P::Gain,
+    P::LfoRate,
+    P::VibratoDepth,
+    P::TremoloDepth,
+    P::LfoFade,
+    P::PitchEnvAmount,
+    P::PitchEnvDecay,
+    P::Drawbar2,
+    P::Drawbar3,
+    P::Drawbar4,
+    P::Drawbar5,
+    P::Drawbar6,
+    P::Drawbar8,
+    P::Body1Freq,
+    P::Body1Gain,
+    P::Body1Q,
+    P::Body2Freq,
+    P::Body2Gain,
+    P::Body2Q,
+    P::BreathLevel,
+    P::BreathFreq,
+    P::BreathQ,
+    P::BreathDecay,
+    P::VelocityToLevel,
+    P::VelocityToBrightness,
 ];
 
 #[cfg(test)]

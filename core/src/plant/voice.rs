@@ -1,19 +1,25 @@
-//! One voice of the plant: oscillators → state-variable low-pass → amplifier, with an
-//! amplitude and a filter ADSR. Written once over [`Real`] (docs/ARCHITECTURE.md §4).
+//! One voice of the plant: oscillators and drawbars → state-variable low-pass, with breath
+//! noise beside it → amplifier, with an amplitude and a filter ADSR, an LFO for vibrato and
+//! tremolo, a pitch envelope and velocity. Written once over [`Real`] (docs/ARCHITECTURE.md
+//! §4). The body's bells follow the voices, in the synth.
 
+use super::body::{BellCoeffs, BodyCoeffs};
 use super::envelope::{Adsr, AdsrCoeffs, Stage};
 use super::filter::{Svf, SvfCoeffs};
 use super::oscillator::Oscillators;
 use super::theta::{P, Theta};
-use crate::num::fastmath::exp2;
+use crate::num::fastmath::{exp2, exp2_m1, sin_2pi};
 use crate::num::real::Real;
 
 /// ln(10) / 20: decibels to a natural-log gain exponent.
 const DB_TO_LN: f32 = std::f32::consts::LN_10 / 20.0;
 
-/// Samples between refreshes of a voice's filter coefficients and steps of its filter envelope
-/// (83 µs at 48 kHz). The envelope moves the cutoff slowly next to this; refreshing every sample
-/// cost a third of the render.
+/// ln(1000): a pole of exp(−ln 1000 / n) falls by 60 dB in n steps.
+const LN_1000: f32 = 6.907_755;
+
+/// Samples between refreshes of a voice's control-rate values: the filter coefficients, the
+/// filter envelope, the LFO, the pitch envelope and the breath's decay (83 µs at 48 kHz).
+/// Refreshing every sample cost a third of the render.
 pub const FILTER_UPDATE: u32 = 4;
 
 /// The note whose cutoff key tracking leaves unchanged: C4, Hz.
@@ -33,6 +39,10 @@ pub struct VoiceCoeffs<T> {
     pub sine: T,
     /// Noise level, 0–1.
     pub noise: T,
+    /// Drawbar levels, 0–1, for the harmonics of [`super::oscillator::DRAWBAR_HARMONICS`].
+    pub bars: [T; 6],
+    /// Whether the drawbars sound or are learned.
+    pub bars_on: bool,
     /// Filter cutoff before the envelope, Hz.
     pub cutoff_hz: T,
     /// Filter damping k = 1 / Q.
@@ -45,6 +55,38 @@ pub struct VoiceCoeffs<T> {
     pub amp: AdsrCoeffs<T>,
     /// Filter envelope, stepped every [`FILTER_UPDATE`] samples.
     pub filter: AdsrCoeffs<T>,
+    /// LFO rate, cycles per control step.
+    pub lfo_rate: T,
+    /// Vibrato depth, octaves at the LFO's crest.
+    pub vibrato: T,
+    /// Tremolo depth, 0–1 (1: the level dips to silence at the LFO's trough).
+    pub tremolo: T,
+    /// 1 / LFO fade-in time, per control step.
+    pub lfo_fade: T,
+    /// Pitch envelope offset at note-on, octaves.
+    pub pitch_env: T,
+    /// ln of the pitch envelope's pole per control step.
+    pub pitch_log: T,
+    /// Whether vibrato or the pitch envelope bend the pitch (sounding or learned).
+    pub pitch_on: bool,
+    /// Whether the tremolo sounds or is learned.
+    pub tremolo_on: bool,
+    /// Breath level, 0–1.
+    pub breath: T,
+    /// Breath band-pass coefficients.
+    pub breath_svf: SvfCoeffs<T>,
+    /// Breath band-pass damping k (its band output is k·v1, unity at the centre).
+    pub breath_k: T,
+    /// ln of the breath's decay pole per control step.
+    pub breath_log: T,
+    /// Whether the breath sounds or is learned.
+    pub breath_on: bool,
+    /// Velocity to level, 0–1.
+    pub vel_level: T,
+    /// Velocity to brightness: cutoff octaves below full velocity's at velocity 0.
+    pub vel_bright: T,
+    /// The body's bells (run by the synth on the voices' sum).
+    pub body: BodyCoeffs<T>,
     /// Output gain, linear.
     pub gain: T,
     /// Sample rate, Hz.
@@ -55,12 +97,27 @@ impl<T: Real> VoiceCoeffs<T> {
     /// Derives the coefficients from θ in musical units.
     pub fn from_theta(t: &Theta<T>, sample_rate: f32) -> Self {
         let g = |p: P| t[p as usize];
+        let control_rate = sample_rate / FILTER_UPDATE as f32;
+        let per_step = |seconds: T| -(seconds * control_rate).recip() * LN_1000;
+        // A section at its neutral setting is skipped unless it is being learned.
+        let varies = |ps: &[P]| ps.iter().any(|&p| g(p).varies());
+        let bars = [
+            g(P::Drawbar2),
+            g(P::Drawbar3),
+            g(P::Drawbar4),
+            g(P::Drawbar5),
+            g(P::Drawbar6),
+            g(P::Drawbar8),
+        ];
+        let breath_k = g(P::BreathQ).clamp_val(0.1, 100.0).recip();
         Self {
             saw: g(P::Saw),
             pulse: g(P::Pulse),
             width: g(P::Width).clamp_val(0.01, 0.99),
             sine: g(P::Sine),
             noise: g(P::Noise),
+            bars,
+            bars_on: bars.iter().any(|b| b.val() != 0.0 || b.varies()),
             cutoff_hz: g(P::Cutoff),
             damping: g(P::Resonance).clamp_val(0.1, 100.0).recip(),
             env_octaves: g(P::FilterEnvAmount),
@@ -78,8 +135,37 @@ impl<T: Real> VoiceCoeffs<T> {
                 g(P::FilterDecay),
                 g(P::FilterSustain),
                 g(P::FilterRelease),
-                sample_rate / FILTER_UPDATE as f32,
+                control_rate,
             ),
+            lfo_rate: g(P::LfoRate) * control_rate.recip(),
+            vibrato: g(P::VibratoDepth) * (1.0 / 1_200.0),
+            tremolo: g(P::TremoloDepth),
+            lfo_fade: (g(P::LfoFade) * control_rate).recip(),
+            pitch_env: g(P::PitchEnvAmount) * (1.0 / 12.0),
+            pitch_log: per_step(g(P::PitchEnvDecay)),
+            pitch_on: g(P::VibratoDepth).val() != 0.0
+                || g(P::PitchEnvAmount).val() != 0.0
+                || varies(&[
+                    P::VibratoDepth,
+                    P::PitchEnvAmount,
+                    P::PitchEnvDecay,
+                    P::LfoRate,
+                    P::LfoFade,
+                ]),
+            tremolo_on: g(P::TremoloDepth).val() != 0.0
+                || varies(&[P::TremoloDepth, P::LfoRate, P::LfoFade]),
+            breath: g(P::BreathLevel),
+            breath_svf: SvfCoeffs::new(g(P::BreathFreq), breath_k, sample_rate),
+            breath_k,
+            breath_log: per_step(g(P::BreathDecay)),
+            breath_on: g(P::BreathLevel).val() != 0.0
+                || varies(&[P::BreathLevel, P::BreathFreq, P::BreathQ, P::BreathDecay]),
+            vel_level: g(P::VelocityToLevel),
+            vel_bright: g(P::VelocityToBrightness),
+            body: [
+                BellCoeffs::new(g(P::Body1Freq), g(P::Body1Gain), g(P::Body1Q), sample_rate),
+                BellCoeffs::new(g(P::Body2Freq), g(P::Body2Gain), g(P::Body2Q), sample_rate),
+            ],
             gain: (g(P::Gain) * DB_TO_LN).exp(),
             sample_rate,
         }
@@ -88,24 +174,38 @@ impl<T: Real> VoiceCoeffs<T> {
 
 /// The running state of one voice.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct Voice<T> {
+pub struct Voice<T: Real> {
     /// MIDI note the voice plays; set on note-on.
     note: u8,
-    /// Note-on velocity, 0–1; scales the voice's amplitude linearly.
+    /// Note-on velocity, 0–1.
     velocity: f32,
     /// Octaves of the note above C4 (261.63 Hz), for key tracking. Set at note start.
     key_octaves: f32,
     /// Note-on order stamp, for stealing the oldest voice.
     age: u64,
     /// Oscillator phase and noise state.
-    osc: Oscillators,
+    osc: Oscillators<T::Plain>,
+    /// ∂φ/∂θ: the partials of the oscillator phase while the pitch is bent (value 0).
+    dphase: T,
+    /// ∂dt/∂θ: the partials of the phase increment now (value 0).
+    dinc: T,
     /// Filter integrators.
     filter: Svf<T>,
     /// Filter coefficients, refreshed every [`FILTER_UPDATE`] samples from the cutoff and the
     /// filter envelope.
     svf: SvfCoeffs<T>,
-    /// Samples left until the next filter-coefficient refresh; 0 refreshes on the next sample.
+    /// Samples left until the next control step; 0 refreshes on the next sample.
     svf_countdown: u32,
+    /// Control steps since note-on: the LFO's and the envelopes' clock.
+    steps: u32,
+    /// Pitch envelope level, 1 at note-on, decaying per control step.
+    pitch_level: T,
+    /// Breath decay level, 1 at note-on, decaying per control step.
+    breath_level: T,
+    /// Breath band-pass integrators.
+    breath: Svf<T>,
+    /// Level multiplier now: velocity and tremolo, refreshed per control step.
+    level: T,
     /// Amplitude envelope.
     amp_env: Adsr<T>,
     /// Filter envelope.
@@ -123,12 +223,18 @@ impl<T: Real> Voice<T> {
             let seed = (age as u32).wrapping_mul(0x9E37_79B9) ^ 0x5bd1_e995;
             self.osc.start(f0_hz, sample_rate, seed);
             self.filter.reset();
+            self.breath.reset();
+            self.dphase = T::cst(0.0);
         }
+        self.dinc = T::cst(0.0);
         self.note = note;
         self.velocity = velocity;
         self.key_octaves = (f0_hz.max(1.0) / KEY_REFERENCE_HZ).log2();
         self.age = age;
         self.svf_countdown = 0;
+        self.steps = 0;
+        self.pitch_level = T::cst(1.0);
+        self.breath_level = T::cst(1.0);
         self.amp_env.gate_on();
         self.filter_env.gate_on();
     }
@@ -144,6 +250,7 @@ impl<T: Real> Voice<T> {
         self.amp_env.reset();
         self.filter_env.reset();
         self.filter.reset();
+        self.breath.reset();
     }
 
     /// Whether the voice is sounding (its amplitude envelope is not idle).
@@ -166,13 +273,14 @@ impl<T: Real> Voice<T> {
         self.age
     }
 
-    /// Advances `n` samples without output, for the learner's windows: both envelopes tick
-    /// exactly (values and derivatives), the oscillators advance, and the filter is left at rest
-    /// (its memory is milliseconds; the caller renders a warm-up before scoring).
+    /// Advances `n` samples without output, for the learner's windows: the envelopes, the
+    /// LFO's clock, the pitch envelope and the breath's decay step exactly (values and
+    /// derivatives); the oscillators advance at the note's own pitch, and the filters are left
+    /// at rest (their memory is milliseconds; the caller renders a warm-up before scoring).
     pub fn skip(&mut self, c: &VoiceCoeffs<T>, n: usize) {
         self.osc.skip(n);
-        // The filter envelope ticks whenever the countdown reaches 0: at sample `countdown`,
-        // then every FILTER_UPDATE samples.
+        // The control step runs whenever the countdown reaches 0: at sample `countdown`, then
+        // every FILTER_UPDATE samples.
         let countdown = self.svf_countdown as usize;
         let ticks = if n > countdown {
             (n - countdown - 1) / FILTER_UPDATE as usize + 1
@@ -180,6 +288,11 @@ impl<T: Real> Voice<T> {
             0
         };
         self.filter_env.skip(&c.filter, ticks);
+        self.steps += ticks as u32;
+        if ticks > 0 {
+            self.pitch_level *= (c.pitch_log * ticks as f32).exp();
+            self.breath_level *= (c.breath_log * ticks as f32).exp();
+        }
         self.svf_countdown = if ticks == 0 {
             (countdown - n) as u32
         } else {
@@ -188,6 +301,7 @@ impl<T: Real> Voice<T> {
         };
         self.amp_env.skip(&c.amp, n);
         self.filter.reset();
+        self.breath.reset();
     }
 
     /// Adds `out.len()` samples of the voice to `out`.
@@ -198,21 +312,83 @@ impl<T: Real> Voice<T> {
         }
     }
 
-    /// One sample of the voice, before the output gain.
+    /// One control step: filter envelope and coefficients, LFO, pitch, level, breath decay.
+    #[inline(always)]
+    fn control(&mut self, c: &VoiceCoeffs<T>) {
+        let fenv = self.filter_env.tick(&c.filter);
+        let bright = c.vel_bright * (self.velocity - 1.0);
+        let cutoff =
+            c.cutoff_hz * exp2(c.env_octaves * fenv + c.key_track * self.key_octaves + bright);
+        self.svf = SvfCoeffs::new(cutoff, c.damping, c.sample_rate);
+        self.svf_countdown = FILTER_UPDATE;
+        let vel = -c.vel_level + 1.0 + c.vel_level * self.velocity;
+        let t = self.steps as f32;
+        self.steps += 1;
+        if c.pitch_on || c.tremolo_on {
+            let lfo = sin_2pi(c.lfo_rate * t);
+            let fade = if (c.lfo_fade * t).val() < 1.0 {
+                c.lfo_fade * t
+            } else {
+                T::cst(1.0)
+            };
+            if c.pitch_on {
+                let octaves = c.vibrato * lfo * fade + c.pitch_env * self.pitch_level;
+                // dt0 + dt0·(2^x − 1): exactly dt0 at zero bend, as when the section is off.
+                let dt0 = self.osc.dt0();
+                let inc = exp2_m1(octaves).mul_plain(dt0).add_plain(dt0);
+                self.osc.set_increment(inc.plain());
+                self.dinc = inc - T::from_plain(inc.plain());
+                self.pitch_level *= c.pitch_log.exp();
+            }
+            self.level = if c.tremolo_on {
+                vel * (-(c.tremolo * fade * (-lfo + 1.0) * 0.5) + 1.0)
+            } else {
+                vel
+            };
+        } else {
+            self.level = vel;
+        }
+        if c.breath_on {
+            self.breath_level *= c.breath_log.exp();
+        }
+    }
+
+    /// One sample of the voice, before the body and the output gain.
     #[inline(always)]
     pub fn tick(&mut self, c: &VoiceCoeffs<T>) -> T {
-        let o = self.osc.tick(c.width);
-        let mix = c.saw * o.saw + c.pulse * o.pulse + c.sine * o.sine + c.noise * o.noise;
         if self.svf_countdown == 0 {
-            let fenv = self.filter_env.tick(&c.filter);
-            let cutoff = c.cutoff_hz * exp2(c.env_octaves * fenv + c.key_track * self.key_octaves);
-            self.svf = SvfCoeffs::new(cutoff, c.damping, c.sample_rate);
-            self.svf_countdown = FILTER_UPDATE;
+            self.control(c);
         }
         self.svf_countdown -= 1;
-        let y = self.filter.tick(mix, &self.svf);
+        let o = self.osc.tick(c.width, c.bars_on, c.pitch_on);
+        let mut mix = c.saw.mul_plain(o.saw)
+            + c.pulse * o.pulse
+            + c.sine.mul_plain(o.sine)
+            + c.noise * o.noise;
+        if c.bars_on {
+            for (level, bar) in c.bars.iter().zip(o.bars) {
+                mix += level.mul_plain(bar);
+            }
+        }
+        if c.pitch_on {
+            // First order in the bent phase and increment: d(level·w) = w·dlevel + level·w'·dφ.
+            let s = &o.slopes;
+            let mut by_phase =
+                s.saw.0 * c.saw.plain() + s.pulse.0 * c.pulse.plain() + s.sine * c.sine.plain();
+            for (level, slope) in c.bars.iter().zip(s.bars) {
+                by_phase += slope * level.plain();
+            }
+            let by_inc = s.saw.1 * c.saw.plain() + s.pulse.1 * c.pulse.plain();
+            mix += self.dphase.mul_plain(by_phase) + self.dinc.mul_plain(by_inc);
+            self.dphase += self.dinc;
+        }
+        let mut y = self.filter.tick(mix, &self.svf);
+        if c.breath_on {
+            let (band, _) = self.breath.tick_bands(T::cst(o.noise), &c.breath_svf);
+            y += band * c.breath_k * c.breath * self.breath_level;
+        }
         let a = self.amp_env.tick(&c.amp);
-        y * a * self.velocity
+        y * a * self.level
     }
 }
 

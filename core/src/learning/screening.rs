@@ -1,0 +1,101 @@
+//! Which knobs a gradient step learns (docs/ARCHITECTURE.md §5.1).
+//!
+//! A step carries [`LEARNED`] partials, not one per θ: the dual render's cost grows with its
+//! partials and with every section it must differentiate, and most sections are idle for any
+//! one instrument. The [`CORE`] knobs are always learned. The remaining slots go to whole
+//! sections, those whose knobs promise most in a probe step that learns every section knob at
+//! once: the largest |∂L/∂z| in knob space that the box lets a knob follow (Gauss–Southwell
+//! selection, as in block coordinate descent). The probe is repeated every [`SCREEN_EVERY`]
+//! steps of a run.
+
+use crate::learning::objective::Objective;
+use crate::plant::theta::ALL;
+use crate::plant::{CORE, LEARNED, Learned, N_THETA, P};
+
+/// Steps of a run between two probes.
+pub const SCREEN_EVERY: usize = 64;
+
+/// The sections a probe may choose, each learned whole. The LFO and velocity are not among
+/// them: the objective's windows see a few tenths of a second of each note at one velocity,
+/// so a fitted LFO matches its phase in the windows and not over the note, and velocity
+/// cannot be told from level. They are set from what the analysis measures.
+pub const SECTIONS: [&[P]; 5] = [
+    &[P::PitchEnvAmount, P::PitchEnvDecay],
+    &[
+        P::Drawbar2,
+        P::Drawbar3,
+        P::Drawbar4,
+        P::Drawbar5,
+        P::Drawbar6,
+        P::Drawbar8,
+    ],
+    &[P::Body1Freq, P::Body1Gain, P::Body1Q],
+    &[P::Body2Freq, P::Body2Gain, P::Body2Q],
+    &[P::BreathLevel, P::BreathFreq, P::BreathQ, P::BreathDecay],
+];
+
+/// Every θ that is neither core nor the output gain: the sections' knobs.
+pub fn section_knobs() -> impl Iterator<Item = P> {
+    ALL.into_iter()
+        .filter(|p| *p != P::Gain && !CORE.contains(p))
+}
+
+/// A probe at `z`: the gradient with respect to every section knob (they fit one step's
+/// partials), then the core and the sections that promise most, while they fit. Costs one
+/// gradient step; returns its loss too.
+pub fn screen(objective: &mut Objective, z: &[f32; N_THETA]) -> (f32, Learned) {
+    let probe = Learned::new(section_knobs());
+    let (loss, g) = objective.loss_and_gradient(z, &probe);
+    // A knob pinned at an end of its travel, with the descent pointing out of the box, cannot
+    // move: it promises nothing.
+    let promise = |p: &P| {
+        let k = *p as usize;
+        let blocked = (z[k] <= 0.0 && g[k] > 0.0) || (z[k] >= 1.0 && g[k] < 0.0);
+        if blocked || !g[k].is_finite() {
+            0.0
+        } else {
+            g[k].abs()
+        }
+    };
+    let mut ranked: Vec<(f32, &[P])> = SECTIONS
+        .iter()
+        .map(|s| (s.iter().map(promise).fold(0.0, f32::max), *s))
+        .filter(|(score, _)| *score > 0.0)
+        .collect();
+    ranked.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let mut free = LEARNED - CORE.len();
+    let mut chosen: Vec<P> = CORE.to_vec();
+    for (_, section) in ranked {
+        if section.len() <= free {
+            chosen.extend_from_slice(section);
+            free -= section.len();
+        }
+    }
+    (loss, Learned::new(chosen))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plant::{SPECS, default_theta, to_knobs};
+    use crate::test_support::{objective_for, patch, play};
+
+    #[test]
+    fn the_sections_fill_one_probe_and_the_core_is_always_learned() {
+        assert_eq!(section_knobs().count(), LEARNED);
+        assert_eq!(SECTIONS.iter().map(|s| s.len()).sum::<usize>(), 18);
+        assert_eq!(CORE.len() + LEARNED + 1, N_THETA);
+        // A target with a body resonance the default patch lacks: the probe picks that bell.
+        let mut target = patch();
+        target[P::Body2Gain as usize] = 12.0;
+        target[P::Body2Freq as usize] = 2_000.0;
+        let audio = play(&target, &[(50, 0.05, 0.4), (62, 0.6, 0.3)], 1.2);
+        let mut obj = objective_for(&audio);
+        let (loss, learned) = screen(&mut obj, &to_knobs(&default_theta()));
+        assert!(loss.is_finite());
+        for p in CORE {
+            assert!(learned.contains(p as usize), "{}", SPECS[p as usize].id);
+        }
+        assert!(learned.contains(P::Body2Gain as usize) || learned.contains(P::Body1Gain as usize));
+    }
+}
