@@ -184,7 +184,7 @@ impl Run {
     /// One gradient step of the run, counted in `meter`; keeps its best patch. Every
     /// [`SCREEN_EVERY`] steps a probe first chooses the knobs it learns.
     pub(crate) fn step(&mut self, objective: &mut Objective, meter: &mut Meter) {
-        if self.steps.is_multiple_of(SCREEN_EVERY) {
+        if self.steps > 0 && self.steps.is_multiple_of(SCREEN_EVERY) {
             self.learned = screen(objective, &self.z).1;
             meter.work += 1.0;
         }
