@@ -150,6 +150,10 @@ impl Plugin for DarDdsp {
         self.params.clone()
     }
 
+    fn filter_state(state: &mut PluginState) {
+        params::fill_missing_knobs(&mut state.params);
+    }
+
     fn editor(&mut self, _async_executor: AsyncExecutor<Self>) -> Option<Self::Editor> {
         editor::create(
             self.params.clone(),

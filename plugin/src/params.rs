@@ -3,9 +3,12 @@
 
 use dar_ddsp_core::live::{MAX_PROTOTYPES, MemoryState, Mode};
 use dar_ddsp_core::memory::art::DEFAULT_VIGILANCE;
+#[cfg(test)]
+use dar_ddsp_core::plant::N_THETA_V1;
 use dar_ddsp_core::plant::{N_THETA, P, SPECS, Scale, Theta, Unit};
 use nice_plug::editor::dpi::LogicalSize;
 use nice_plug::params::persist::PersistentField;
+use nice_plug::plugin::ParamValue;
 use nice_plug::prelude::*;
 use nice_plug_egui::EguiEditorState;
 use parking_lot::RwLock;
@@ -376,7 +379,7 @@ fn theta_param(p: P) -> FloatParam {
             .with_value_to_string(formatters::v2s_f32_percentage(1))
             .with_string_to_value(formatters::s2v_f32_percentage()),
         Unit::Hertz => param
-            .with_value_to_string(formatters::v2s_f32_hz_then_khz(1))
+            .with_value_to_string(Arc::new(format_hz))
             .with_string_to_value(formatters::s2v_f32_hz_then_khz()),
         Unit::Seconds => param
             .with_value_to_string(Arc::new(format_seconds))
@@ -394,6 +397,28 @@ fn theta_param(p: P) -> FloatParam {
         Unit::Semitones => param
             .with_unit(" st")
             .with_value_to_string(formatters::v2s_f32_rounded(2)),
+    }
+}
+
+/// A saved state's knobs filled in for a load: every θ the state does not hold (a project saved
+/// before the plant had that knob) gets its default, which plays exactly as the plant did without
+/// it, whatever the instance had before the load. Allocates.
+pub fn fill_missing_knobs(params: &mut std::collections::BTreeMap<String, ParamValue>) {
+    for spec in &SPECS {
+        params
+            .entry(spec.id.to_string())
+            .or_insert(ParamValue::F32(spec.default));
+    }
+}
+
+/// A frequency to three significant digits, in Hz below 1 kHz and in kHz above ("0.562 Hz",
+/// "440 Hz", "1.26 kHz"): one fixed decimal would show an LFO's rate or a log-scaled knob's
+/// kHz range in coarse steps.
+pub fn format_hz(hz: f32) -> String {
+    if hz.abs() >= 1_000.0 {
+        format!("{} kHz", format_significant(hz / 1_000.0, 3))
+    } else {
+        format!("{} Hz", format_significant(hz, 3))
     }
 }
 
@@ -571,6 +596,32 @@ impl DarDdspParams {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_state_without_the_sections_knobs_gets_their_defaults() {
+        // A version-3 project: the first version's θ only, some moved from their defaults.
+        let mut saved: std::collections::BTreeMap<String, ParamValue> = SPECS[..N_THETA_V1]
+            .iter()
+            .map(|s| (s.id.to_string(), ParamValue::F32(s.default)))
+            .collect();
+        saved.insert("cutoff".into(), ParamValue::F32(900.0));
+        saved.insert("mode".into(), ParamValue::String("play".into()));
+        fill_missing_knobs(&mut saved);
+        for spec in &SPECS {
+            let want = if spec.id == "cutoff" {
+                900.0
+            } else {
+                spec.default
+            };
+            assert!(
+                matches!(saved.get(spec.id), Some(ParamValue::F32(v)) if *v == want),
+                "{}: {:?}",
+                spec.id,
+                saved.get(spec.id)
+            );
+        }
+        assert!(matches!(saved.get("mode"), Some(ParamValue::String(m)) if m == "play"));
+    }
     use super::*;
 
     #[test]

@@ -6,6 +6,7 @@ pub mod baselines;
 pub mod continual;
 pub mod coupling;
 pub mod estimate;
+pub mod harmonics;
 pub mod keeper;
 pub mod loss;
 pub mod objective;

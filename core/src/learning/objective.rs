@@ -4,6 +4,7 @@
 
 use crate::learning::coupling::Attractor;
 use crate::learning::estimate::EnvelopeEstimate;
+use crate::learning::harmonics::{HarmonicTargets, HeldNote, MixEstimate};
 use crate::learning::loss::{DEFAULT_SIZES, MelTerm, MrStftLoss, TargetSpectra, chain_to_inputs};
 use crate::memory::encoder::{Embedding, Encoder};
 use crate::num::Real;
@@ -46,7 +47,10 @@ impl Default for ObjectiveConfig {
             warmup: 1_024,
             max_notes: 8,
             fft_sizes: DEFAULT_SIZES.to_vec(),
-            mel_weight: 1.0,
+            mel_weight: std::env::var("DAR_X_MELW")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(1.0),
         }
     }
 }
@@ -102,10 +106,12 @@ pub struct Objective {
     attractor: Option<Attractor>,
     /// The amplitude envelope measured from the notes' level curves, if any note shows it.
     envelope: Option<EnvelopeEstimate>,
+    /// The recorded notes' harmonics, for a first guess of the mix.
+    harmonics: HarmonicTargets,
 }
 
 /// Most windows scored per note.
-const WINDOWS_PER_NOTE: usize = 3;
+const WINDOWS_PER_NOTE: usize = 6;
 
 impl Objective {
     /// Builds the objective from one or more recordings, each with its analysis (the notes to
@@ -131,6 +137,16 @@ impl Objective {
             .filter(|(audio, n)| n.end > n.onset && n.end <= audio.len())
             .collect();
         let picked: Vec<(&[f32], &Note)> = spread(&all, config.max_notes.max(1));
+        let held: Vec<HeldNote> = all
+            .iter()
+            .filter(|(_, n)| n.pitched && n.f0_hz > 0.0)
+            .map(|(audio, n)| HeldNote {
+                audio: &audio[n.onset..n.end],
+                f0_hz: n.f0_hz,
+                release_at: n.release.saturating_sub(n.onset),
+            })
+            .collect();
+        let harmonics = HarmonicTargets::measure(&held, sample_rate);
 
         let mut notes = Vec::new();
         for (audio, n) in picked {
@@ -142,11 +158,24 @@ impl Objective {
                 KEY_REFERENCE_HZ
             };
             let w = window.min(len);
-            // Onset, the middle of the held part, and across the key-up: the attack, the
-            // sustain level and timbre, and the release all get scored.
-            let mut starts = vec![0, (release_at / 2).saturating_sub(w / 2)];
+            // Onset, the middle of the held part, and from the key-up: the attack, the
+            // sustain level and timbre, and the release's first fall all get scored.
+            let (mid, tail): (usize, usize) = std::env::var("DAR_X_WIN")
+                .ok()
+                .and_then(|v| {
+                    let mut it = v.split(',');
+                    Some((it.next()?.parse().ok()?, it.next()?.parse().ok()?))
+                })
+                .unwrap_or((1, 0));
+            let mut starts = vec![0];
+            for i in 0..mid {
+                starts.push((release_at * (i + 1) / (mid + 1)).saturating_sub(w / 2));
+            }
             if release_at < len {
-                starts.push(release_at.saturating_sub(w / 4));
+                starts.push(release_at);
+                if tail > 0 && release_at + w < len {
+                    starts.push(release_at + w);
+                }
             }
             starts.iter_mut().for_each(|s| *s = (*s).min(len - w));
             starts.sort_unstable();
@@ -200,7 +229,15 @@ impl Objective {
                 &sources.iter().map(|(_, a)| *a).collect::<Vec<_>>(),
                 sample_rate,
             ),
+            harmonics,
         })
+    }
+
+    /// The oscillator mix and low-pass that best match the recorded notes' harmonics (a first
+    /// guess for the search), if any note is pitched and held long enough. Allocates; some tens
+    /// of milliseconds.
+    pub fn mix_estimate(&self) -> Option<MixEstimate> {
+        MixEstimate::fit(&self.harmonics, self.sample_rate)
     }
 
     /// The amplitude envelope measured from the recorded notes' level curves (a first guess

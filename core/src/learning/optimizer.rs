@@ -187,7 +187,9 @@ impl<const N: usize> Optimizer<N> {
             self.m[k] = self.mu * self.m[k] + (1.0 - self.mu) * g;
             self.v[k] = c.beta2 * self.v[k] + (1.0 - c.beta2) * g * g;
             let step = self.alpha * (self.m[k] / b1.max(1e-12)) / ((self.v[k] / b2).sqrt() + 1e-8);
-            let dither = if self.sigma > 0.0 {
+            // The dither explores along the knobs the step learns only: a knob with no partial
+            // has nothing pulling it back, and would wander.
+            let dither = if self.sigma > 0.0 && g != 0.0 {
                 self.sigma * self.alpha * self.gaussian()
             } else {
                 0.0

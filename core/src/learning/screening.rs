@@ -10,7 +10,7 @@
 
 use crate::learning::objective::Objective;
 use crate::plant::theta::ALL;
-use crate::plant::{CORE, LEARNED, Learned, N_THETA, P};
+use crate::plant::{self, CORE, LEARNED, Learned, N_THETA, P};
 
 /// Steps of a run between two probes.
 pub const SCREEN_EVERY: usize = 64;
@@ -20,18 +20,11 @@ pub const SCREEN_EVERY: usize = 64;
 /// so a fitted LFO matches its phase in the windows and not over the note, and velocity
 /// cannot be told from level. They are set from what the analysis measures.
 pub const SECTIONS: [&[P]; 5] = [
-    &[P::PitchEnvAmount, P::PitchEnvDecay],
-    &[
-        P::Drawbar2,
-        P::Drawbar3,
-        P::Drawbar4,
-        P::Drawbar5,
-        P::Drawbar6,
-        P::Drawbar8,
-    ],
-    &[P::Body1Freq, P::Body1Gain, P::Body1Q],
-    &[P::Body2Freq, P::Body2Gain, P::Body2Q],
-    &[P::BreathLevel, P::BreathFreq, P::BreathQ, P::BreathDecay],
+    plant::SECTIONS[1],
+    plant::SECTIONS[2],
+    plant::SECTIONS[3],
+    plant::SECTIONS[4],
+    plant::SECTIONS[5],
 ];
 
 /// Every θ that is neither core nor the output gain: the sections' knobs.

@@ -132,6 +132,9 @@ pub struct SearchConfig {
     pub population: usize,
     /// Share of the budget spent scoring seeds (starts, archetypes, random patches).
     pub seeding: f32,
+    /// Share of the runs' budget over which the population is halved down to one run (the
+    /// leader has the rest alone).
+    pub ranking: f32,
     /// Seed of the random patches and the dither.
     pub seed: u64,
     /// Raised, it ends the search at its next step with the best patch found so far (the live
@@ -146,6 +149,7 @@ impl Default for SearchConfig {
             optimizer: OptimizerConfig::default(),
             population: 4,
             seeding: 0.15,
+            ranking: 0.67,
             seed: 1,
             stop: None,
         }
@@ -258,18 +262,32 @@ pub fn search(
 
     // Seeding: every start and archetype, then random patches while the seeding share lasts.
     let mut seeds: Vec<(f32, Theta<f32>)> = Vec::new();
-    // Each start and archetype as it is, and with the envelope measured from the recording.
+    // Each start and archetype as it is, with the envelope measured from the recording, and
+    // with that envelope and the mix and low-pass fitted to the recorded harmonics.
     let measured = objective.envelope();
-    let mut fixed = starts
-        .iter()
-        .copied()
-        .chain(archetypes())
-        .flat_map(|t| std::iter::once(t).chain(measured.map(|e| e.apply(&t))));
+    let t0 = std::time::Instant::now();
+    let mix = objective.mix_estimate();
+    if std::env::var("DAR_DEBUG_MIX").is_ok() {
+        eprintln!("MIX {:?} in {:?}\nENV {:?}", mix, t0.elapsed(), measured);
+    }
+    let mut fixed = starts.iter().copied().chain(archetypes()).flat_map(|t| {
+        let shaped = measured.map_or(t, |e| e.apply(&t));
+        std::iter::once(t)
+            .chain(measured.map(|_| shaped))
+            .chain(mix.map(|m| m.apply(&shaped)))
+    });
     let mut best = f32::INFINITY;
     loop {
         let theta = match fixed.next() {
             Some(t) => t,
-            None if meter.used() < config.seeding => random_theta(&mut rng),
+            None if meter.used()
+                < std::env::var("DAR_X_SEEDING")
+                    .ok()
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(config.seeding) =>
+            {
+                random_theta(&mut rng)
+            }
             None => break,
         };
         let l = objective.loss(&theta);
@@ -287,7 +305,28 @@ pub fn search(
         .take(config.population.max(1))
         .enumerate()
         .map(|(i, (l, t))| {
-            let opt = Optimizer::new(config.optimizer, config.seed.wrapping_add(i as u64 * 7919));
+            let mut oc = config.optimizer;
+            if let Some(a) = std::env::var("DAR_X_AMAX")
+                .ok()
+                .and_then(|v| v.parse().ok())
+            {
+                oc.alpha_range.1 = a;
+            }
+            if std::env::var("DAR_X_PLAIN").is_ok() {
+                oc = OptimizerConfig::plain(oc.alpha);
+            }
+            if std::env::var("DAR_X_NODITHER").is_ok() {
+                oc.sigma_start = 0.0;
+                oc.sigma_max = 0.0;
+            }
+            if std::env::var("DAR_X_FIXALPHA").is_ok() {
+                oc.alpha_up = 1.0;
+                oc.alpha_down = 1.0;
+            }
+            if std::env::var("DAR_X_FIXMU").is_ok() {
+                oc.mu_step = 0.0;
+            }
+            let opt = Optimizer::new(oc, config.seed.wrapping_add(i as u64 * 7919));
             Run::new(t, *l, opt)
         })
         .collect();
@@ -304,9 +343,13 @@ pub fn search(
         };
     }
 
-    // Successive halving: the population shrinks by half each time another equal share of the
-    // remaining budget is used, down to one run.
-    let stages = (runs.len() as f32).log2().ceil() as usize + 1;
+    // Successive halving: the population shrinks by half each time another equal part of the
+    // ranking share of the remaining budget is used; the leader has the rest alone.
+    let halvings = (runs.len() as f32).log2().ceil().max(1.0);
+    let ranking = std::env::var("DAR_X_RANKING")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(config.ranking);
     let start_used = meter.used();
     let mut steps = 0;
     loop {
@@ -314,7 +357,8 @@ pub fn search(
         if used >= 1.0 {
             break;
         }
-        let stage = (((used - start_used) / (1.0 - start_used).max(1e-6)) * stages as f32) as usize;
+        let run_share = (used - start_used) / (1.0 - start_used).max(1e-6);
+        let stage = ((run_share / ranking.max(1e-6)) * halvings) as usize;
         let alive = (runs.len() >> stage.min(63)).max(1);
         if alive < runs.len() {
             runs.sort_by(|a, b| a.best.total_cmp(&b.best));
@@ -355,6 +399,17 @@ pub(crate) fn finish(
         .min_by(|a, b| a.best.total_cmp(&b.best))
         .map(|r| (r.best, r.best_theta));
     let (loss, theta) = best.unwrap_or((f32::INFINITY, default_theta()));
+    if std::env::var("DAR_DEBUG_MIX").is_ok() {
+        eprintln!(
+            "THETA {:?}",
+            crate::plant::SPECS
+                .iter()
+                .zip(theta.iter())
+                .map(|(s, v)| format!("{}={v:.3}", s.id))
+                .collect::<Vec<_>>()
+                .join(" ")
+        );
+    }
     Outcome {
         theta: objective.with_recorded_gain(&theta),
         loss,

@@ -296,6 +296,15 @@ impl<S: Scalar, const N: usize> Real for Dual<S, N> {
         }
     }
     #[inline(always)]
+    fn div_plain(self, p: S::Plain) -> Self {
+        let p = S::from_plain(p);
+        let inv = S::ONE / p;
+        Self {
+            v: self.v / p,
+            d: self.d.map(|x| x * inv),
+        }
+    }
+    #[inline(always)]
     fn add_plain(self, p: S::Plain) -> Self {
         Self {
             v: self.v + S::from_plain(p),

@@ -45,6 +45,9 @@ pub trait Real:
     fn from_plain(p: Self::Plain) -> Self;
     /// `self · p`, scaling the partials (cheaper than multiplying by a constant dual).
     fn mul_plain(self, p: Self::Plain) -> Self;
+    /// `self / p`: a true division of the value (the played `f32` path divides, and an old
+    /// patch must play the very same samples).
+    fn div_plain(self, p: Self::Plain) -> Self;
     /// `self + p`.
     fn add_plain(self, p: Self::Plain) -> Self;
     /// The primal value, used for branching, clamping and output.
@@ -96,6 +99,10 @@ impl Real for f32 {
     #[inline(always)]
     fn mul_plain(self, p: f32) -> Self {
         self * p
+    }
+    #[inline(always)]
+    fn div_plain(self, p: f32) -> Self {
+        self / p
     }
     #[inline(always)]
     fn add_plain(self, p: f32) -> Self {

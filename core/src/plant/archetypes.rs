@@ -2,7 +2,7 @@
 
 use crate::num::Rng;
 use crate::plant::theta::N_THETA_V1;
-use crate::plant::{P, SPECS, Theta, default_theta};
+use crate::plant::{P, SECTIONS, SPECS, Theta, default_theta};
 
 /// A random patch: the first version's knobs uniform over their travel (log for times and
 /// frequencies), the sections after them at their defaults, which leave the sound as it was.
@@ -16,6 +16,21 @@ pub fn random_theta(rng: &mut Rng) -> Theta<f32> {
             SPECS[k].default
         }
     })
+}
+
+/// A random patch with sections: [`random_theta`], then each of the plant's [`SECTIONS`] switched
+/// on with probability `share`, its knobs uniform over their travel. What the encoder trains on,
+/// so that it has heard every part of the plant.
+pub fn random_theta_with_sections(rng: &mut Rng, share: f32) -> Theta<f32> {
+    let mut t = random_theta(rng);
+    for section in SECTIONS {
+        if rng.uniform() < share {
+            for &p in section {
+                t[p as usize] = SPECS[p as usize].denormalize(rng.uniform());
+            }
+        }
+    }
+    t
 }
 
 /// Designed starting points that cover the plant's main families: a search seeded only at

@@ -27,10 +27,10 @@ const DRAWBAR_LIMIT: f32 = 0.45;
 fn poly_blep<T: Real>(t: T, dt: T::Plain) -> T {
     let (tv, dtv) = (t.val(), dt.val());
     if tv < dtv {
-        let x = t.mul_plain(dt.recip());
+        let x = t.div_plain(dt);
         x + x - x * x - 1.0
     } else if tv > 1.0 - dtv {
-        let x = (t - 1.0).mul_plain(dt.recip());
+        let x = (t - 1.0).div_plain(dt);
         x * x + x + x + 1.0
     } else {
         T::cst(0.0)

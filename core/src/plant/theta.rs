@@ -412,6 +412,26 @@ pub fn spec_by_id(id: &str) -> Option<(P, &'static ThetaSpec)> {
         .map(|i| (ALL[i], &SPECS[i]))
 }
 
+/// The plant's sections after the first version's knobs, each a group of θ that is neutral at
+/// its defaults: the LFO, the pitch envelope, the drawbars, the two body bells, the breath and
+/// velocity.
+pub const SECTIONS: [&[P]; 7] = [
+    &[P::LfoRate, P::VibratoDepth, P::TremoloDepth, P::LfoFade],
+    &[P::PitchEnvAmount, P::PitchEnvDecay],
+    &[
+        P::Drawbar2,
+        P::Drawbar3,
+        P::Drawbar4,
+        P::Drawbar5,
+        P::Drawbar6,
+        P::Drawbar8,
+    ],
+    &[P::Body1Freq, P::Body1Gain, P::Body1Q],
+    &[P::Body2Freq, P::Body2Gain, P::Body2Q],
+    &[P::BreathLevel, P::BreathFreq, P::BreathQ, P::BreathDecay],
+    &[P::VelocityToLevel, P::VelocityToBrightness],
+];
+
 /// Every [`P`], in order.
 pub const ALL: [P; N_THETA] = [
     P::Saw,

@@ -21,7 +21,7 @@ use crate::memory::encoder::mlp::{self, Dense, Trace};
 use crate::memory::encoder::{EMBED_DIM, Embedding, EncoderWeights, FORMAT, HIDDEN, VERSION};
 use crate::num::Rng;
 use crate::num::units::note_to_hz;
-use crate::plant::archetypes::{archetypes, random_theta};
+use crate::plant::archetypes::{archetypes, random_theta_with_sections};
 use crate::plant::render::{NoteEvent, render_performance};
 use crate::plant::{SPECS, Theta, default_theta};
 use soundfont::{RealConfig, RealView};
@@ -95,8 +95,9 @@ pub struct TrainReport {
     pub real_prototypes_per_recording: f32,
 }
 
-/// A training patch: uniform over the knob box, or (one in four) an archetype nudged by up to
-/// ±15 % of each knob's travel, so musical regions are well covered.
+/// A training patch: uniform over the first version's knobs with each section on one time in
+/// three, or (one in four) an archetype nudged by up to ±15 % of each knob's travel, so musical
+/// regions are well covered.
 fn patch(rng: &mut Rng, archetypes: &[Theta<f32>]) -> Theta<f32> {
     if rng.uniform() < 0.25 && !archetypes.is_empty() {
         let a = archetypes[rng.below(archetypes.len())];
@@ -105,7 +106,7 @@ fn patch(rng: &mut Rng, archetypes: &[Theta<f32>]) -> Theta<f32> {
             SPECS[k].denormalize(z.clamp(0.0, 1.0))
         })
     } else {
-        random_theta(rng)
+        random_theta_with_sections(rng, 1.0 / 3.0)
     }
 }
 
