@@ -8,10 +8,12 @@ use crate::learning::harmonics::{HarmonicTargets, HeldNote, MixEstimate};
 use crate::learning::loss::{DEFAULT_SIZES, MelTerm, MrStftLoss, TargetSpectra, chain_to_inputs};
 use crate::memory::encoder::{Embedding, Encoder};
 use crate::num::Real;
+use crate::num::units::power_to_db;
 use crate::plant::render::{NoteSpec, render_window};
 use crate::plant::voice::KEY_REFERENCE_HZ;
 use crate::plant::{G, LEARNED, Learned, N_THETA, P, SPECS, Theta, dual_at_knobs};
 use crate::signal::analysis::{Analysis, Note};
+use crate::signal::features::{LogMel, MelConfig};
 
 /// Why an objective could not be built. Each variant says what the caller should do.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -108,7 +110,26 @@ pub struct Objective {
     envelope: Option<EnvelopeEstimate>,
     /// The recorded notes' harmonics, for a first guess of the mix.
     harmonics: HarmonicTargets,
+    /// The notes whole, for [`Self::whole_distance`].
+    whole: WholeNotes,
 }
+
+/// The picked notes whole, as the yardstick sees them: their mel-band levels over every frame.
+struct WholeNotes {
+    /// Each note: how the plant plays it, its length (onset to end), the recorded energy over
+    /// that length, and the recording's band levels (dB, 64 per frame).
+    notes: Vec<(NoteSpec, usize, f64, Vec<f32>)>,
+    /// The analysis (one resolution, frames not overlapping: a cheap version of the yardstick).
+    mel: LogMel,
+}
+
+/// FFT size of [`Objective::whole_distance`] at 48 kHz.
+const WHOLE_FFT: usize = 2_048;
+/// Longest part of a note [`Objective::whole_distance`] plays, seconds.
+const WHOLE_MAX_S: f32 = 3.0;
+/// Cost of one [`Objective::whole_distance`] in gradient steps (measured on six 2-second notes:
+/// a plain render of every note whole and one mel analysis of it).
+pub const WHOLE_COST: f32 = 4.0;
 
 /// Most windows scored per note.
 const WINDOWS_PER_NOTE: usize = 6;
@@ -147,6 +168,37 @@ impl Objective {
             })
             .collect();
         let harmonics = HarmonicTargets::measure(&held, sample_rate);
+        let mut mel = LogMel::new(MelConfig {
+            sample_rate,
+            fft_size: (WHOLE_FFT as f32 * scale) as usize,
+            hop: (WHOLE_FFT as f32 * scale) as usize,
+            bands: 64,
+            fmin: 30.0,
+            fmax: 16_000.0,
+        });
+        let whole_notes = picked
+            .iter()
+            .filter_map(|(audio, n)| {
+                let len = (n.end - n.onset).min((WHOLE_MAX_S * sample_rate) as usize);
+                let seg: Vec<f32> = audio[n.onset..n.onset + len]
+                    .iter()
+                    .map(|v| if v.is_finite() { *v } else { 0.0 })
+                    .collect();
+                let energy: f64 = seg.iter().map(|&v| v as f64 * v as f64).sum();
+                let f0_hz = if n.pitched && n.f0_hz > 0.0 {
+                    n.f0_hz
+                } else {
+                    KEY_REFERENCE_HZ
+                };
+                let spec = NoteSpec {
+                    f0_hz,
+                    velocity: NOMINAL_VELOCITY,
+                    release_at: n.release.saturating_sub(n.onset).min(len),
+                };
+                let db: Vec<f32> = mel.frames(&seg).into_iter().map(power_to_db).collect();
+                (energy > 0.0 && !db.is_empty()).then_some((spec, len, energy, db))
+            })
+            .collect();
 
         let mut notes = Vec::new();
         for (audio, n) in picked {
@@ -230,7 +282,52 @@ impl Objective {
                 sample_rate,
             ),
             harmonics,
+            whole: WholeNotes {
+                notes: whole_notes,
+                mel,
+            },
         })
+    }
+
+    /// The notes played whole with θ against the recording, by a cheap form of the yardstick
+    /// (docs/ARCHITECTURE.md §8: one resolution, frames side by side, each note scaled to its
+    /// recorded energy), dB. The loss sees a few windows of each note; this sees all of it, to
+    /// choose among candidates that the loss ranks alike. Allocates; costs about
+    /// [`WHOLE_COST`] gradient steps.
+    pub fn whole_distance(&mut self, theta: &Theta<f32>) -> f32 {
+        let (mut sum, mut count) = (0.0f64, 0usize);
+        for (spec, len, energy, target) in &self.whole.notes {
+            let mut out = vec![0.0f32; *len];
+            render_window(theta, spec, 0, self.sample_rate, &mut out);
+            let e: f64 = out.iter().map(|&v| v as f64 * v as f64).sum();
+            let c = level_scale(*energy, e) as f32;
+            out.iter_mut().for_each(|v| *v *= c);
+            let db: Vec<f32> = self
+                .whole
+                .mel
+                .frames(&out)
+                .into_iter()
+                .map(power_to_db)
+                .collect();
+            let peak = db
+                .iter()
+                .chain(target)
+                .fold(f32::NEG_INFINITY, |m, &v| m.max(v));
+            let floor = peak - 60.0;
+            for (fa, fb) in db.chunks(64).zip(target.chunks(64)) {
+                if !fa.iter().chain(fb).any(|&v| v > floor) {
+                    continue;
+                }
+                for (&x, &y) in fa.iter().zip(fb) {
+                    sum += (x.max(floor) - y.max(floor)).abs() as f64;
+                }
+                count += 64;
+            }
+        }
+        if count == 0 {
+            return f32::INFINITY;
+        }
+        (sum / count as f64) as f32
     }
 
     /// The oscillator mix and low-pass that best match the recorded notes' harmonics (a first
