@@ -11,7 +11,6 @@
 //! width, a cutoff, key tracking and a Q) solved by coordinate descent over grids from three
 //! starts.
 
-use crate::learning::objective::NOMINAL_VELOCITY;
 use crate::num::units::amplitude_to_db;
 use crate::plant::render::{NoteSpec, render_window};
 use crate::plant::voice::KEY_REFERENCE_HZ;
@@ -43,8 +42,9 @@ const LEVELS: usize = 3 + BARS.len();
 const QS: [f32; 5] = [0.707, 1.0, 1.5, 2.5, 4.0];
 /// Key-tracking amounts the fit chooses among.
 const KEY_TRACKS: [f32; 5] = [0.0, 0.25, 0.5, 0.75, 1.0];
-/// Most notes measured (evenly spread when there are more).
-const MAX_NOTES: usize = 8;
+/// Velocity the waveforms are rendered at: any one serves, the fit compares each note's
+/// harmonics relative to their own energy.
+const VELOCITY: f32 = 1.0;
 
 /// One note's measured harmonics.
 #[derive(Debug, Clone)]
@@ -79,20 +79,13 @@ pub struct HeldNote<'a> {
 }
 
 impl HarmonicTargets {
-    /// Measures the harmonics of pitched notes held long enough for a window that resolves
-    /// them (at least four FFT bins between harmonics). Allocates.
+    /// Measures the harmonics of those `notes` that are pitched and held long enough for a
+    /// window that resolves them (at least four FFT bins between harmonics). Allocates.
     pub fn measure(notes: &[HeldNote], sample_rate: f32) -> Self {
-        let picked: Vec<&HeldNote> = if notes.len() <= MAX_NOTES {
-            notes.iter().collect()
-        } else {
-            (0..MAX_NOTES)
-                .map(|i| &notes[i * (notes.len() - 1) / (MAX_NOTES - 1)])
-                .collect()
-        };
         let scale = sample_rate / 48_000.0;
         let mut ffts: Vec<FrameFft<f32>> = Vec::new();
         let mut out = Vec::new();
-        for n in picked {
+        for n in notes {
             let held = n.release_at.min(n.audio.len());
             if n.f0_hz <= 0.0 || held == 0 {
                 continue;
@@ -387,7 +380,7 @@ impl NoteBasis {
 
         let spec = NoteSpec {
             f0_hz: note.f0_hz,
-            velocity: NOMINAL_VELOCITY,
+            velocity: VELOCITY,
             release_at: note.release_at,
         };
         let warm = note.start.min((1_024.0 * sample_rate / 48_000.0) as usize);
@@ -500,7 +493,7 @@ mod tests {
             .map(|&f0| {
                 let spec = NoteSpec {
                     f0_hz: f0,
-                    velocity: NOMINAL_VELOCITY,
+                    velocity: VELOCITY,
                     release_at: 48_000,
                 };
                 let mut out = vec![0.0; 60_000];

@@ -158,7 +158,7 @@ impl Objective {
             .filter(|(audio, n)| n.end > n.onset && n.end <= audio.len())
             .collect();
         let picked: Vec<(&[f32], &Note)> = spread(&all, config.max_notes.max(1));
-        let held: Vec<HeldNote> = all
+        let held: Vec<HeldNote> = picked
             .iter()
             .filter(|(_, n)| n.pitched && n.f0_hz > 0.0)
             .map(|(audio, n)| HeldNote {
@@ -185,13 +185,8 @@ impl Objective {
                     .map(|v| if v.is_finite() { *v } else { 0.0 })
                     .collect();
                 let energy: f64 = seg.iter().map(|&v| v as f64 * v as f64).sum();
-                let f0_hz = if n.pitched && n.f0_hz > 0.0 {
-                    n.f0_hz
-                } else {
-                    KEY_REFERENCE_HZ
-                };
                 let spec = NoteSpec {
-                    f0_hz,
+                    f0_hz: played_f0(n),
                     velocity: NOMINAL_VELOCITY,
                     release_at: n.release.saturating_sub(n.onset).min(len),
                 };
@@ -204,11 +199,7 @@ impl Objective {
         for (audio, n) in picked {
             let len = n.end - n.onset;
             let release_at = n.release.saturating_sub(n.onset).min(len);
-            let f0_hz = if n.pitched && n.f0_hz > 0.0 {
-                n.f0_hz
-            } else {
-                KEY_REFERENCE_HZ
-            };
+            let f0_hz = played_f0(n);
             let w = window.min(len);
             // Onset, the middle of the held part, and from the key-up: the attack, the
             // sustain level and timbre, and the release's first fall all get scored.
@@ -480,6 +471,16 @@ pub const NOMINAL_VELOCITY: f32 = 100.0 / 127.0;
 pub(crate) fn level_scale(target: f64, candidate: f64) -> f64 {
     let c = (target / candidate).sqrt();
     if c.is_finite() && c > 0.0 { c } else { 1.0 }
+}
+
+/// The pitch a recorded note is played at: its own, or C4 for an unpitched note (noise has no
+/// f0, and the filter tracks from C4).
+fn played_f0(n: &Note) -> f32 {
+    if n.pitched && n.f0_hz > 0.0 {
+        n.f0_hz
+    } else {
+        KEY_REFERENCE_HZ
+    }
 }
 
 /// Up to `n` items spread evenly over `items` (all of them when there are few).
