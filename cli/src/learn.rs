@@ -6,13 +6,14 @@ use dar_ddsp_core::learning::baselines::{plain_adam, random_search};
 use dar_ddsp_core::learning::continual::{ContinualConfig, ContinualLearner};
 use dar_ddsp_core::learning::keeper::KeeperConfig;
 use dar_ddsp_core::learning::objective::{Objective, ObjectiveConfig};
+use dar_ddsp_core::learning::optimizer::OptimizerConfig;
 use dar_ddsp_core::learning::performance::{events_of, match_velocities};
 use dar_ddsp_core::learning::search::{Budget, Outcome, SearchConfig, search};
 use dar_ddsp_core::live::MAX_PROTOTYPES;
 use dar_ddsp_core::memory::art::ArtConfig;
 use dar_ddsp_core::memory::encoder::EncoderWeights;
 use dar_ddsp_core::plant::render::render_performance;
-use dar_ddsp_core::plant::{Theta, default_theta};
+use dar_ddsp_core::plant::{SECTION_NAMES, SECTIONS, Theta, default_theta};
 use dar_ddsp_core::signal::analysis::{Analysis, AnalysisConfig, analyze};
 use dar_ddsp_core::signal::distance::spectral_distance;
 use dar_ddsp_core::store::preset::{KEPT_RATE, Preset, Settings};
@@ -85,15 +86,11 @@ fn learn_with_bar(
     objective: &mut Objective,
     starts: &[Theta<f32>],
     budget: Budget,
-    seed: u64,
+    config: &SearchConfig,
     label: &str,
 ) -> Outcome {
     let bar = bar(label);
-    let config = SearchConfig {
-        seed,
-        ..SearchConfig::default()
-    };
-    let out = search(objective, starts, budget, &config, |p| {
+    let out = search(objective, starts, budget, config, |p| {
         bar.set_position((p.used * 1_000.0) as u64);
         bar.set_message(format!(
             "loss {:.4}  steps {}  runs {}  α {:.3} μ {:.2} σ {:.2}",
@@ -314,9 +311,36 @@ pub fn learn(
     Ok(())
 }
 
-/// The `eval` command: prints a Markdown table.
-/// With `renders`, writes each method's performance there. Allocates.
-pub fn eval(wavs: &[PathBuf], budget: Budget, seed: u64, renders: Option<&Path>) -> Result<()> {
+/// How `eval` runs the searches.
+pub struct EvalSearch {
+    /// Seed of the searches.
+    pub seed: u64,
+    /// Plant sections every method leaves at their defaults (an ablation), by name.
+    pub without: Vec<String>,
+    /// The project's search runs with the optimizer's adaptive rules and dither.
+    pub adaptive: bool,
+}
+
+/// The `eval` command: each recording played by the default patch and learned by random
+/// search, plain Adam and the project's search, as a Markdown table. With `renders`, writes
+/// each method's performance there. Allocates.
+pub fn eval(
+    wavs: &[PathBuf],
+    budget: Budget,
+    search: &EvalSearch,
+    renders: Option<&Path>,
+) -> Result<()> {
+    let seed = search.seed;
+    let mut sections_off = [false; SECTIONS.len()];
+    for name in &search.without {
+        let Some(i) = SECTION_NAMES.iter().position(|n| n == name) else {
+            bail!(
+                "--without {name}: no such section; the sections are {}",
+                SECTION_NAMES.join(", ")
+            );
+        };
+        sections_off[i] = true;
+    }
     let wavs = eval_files(wavs)?;
     if let Some(dir) = renders {
         std::fs::create_dir_all(dir)
@@ -343,12 +367,21 @@ pub fn eval(wavs: &[PathBuf], budget: Budget, seed: u64, renders: Option<&Path>)
         let mut objective = Objective::new(&parts, s.rec.sample_rate, &ObjectiveConfig::default())?;
         let config = SearchConfig {
             seed,
+            sections_off,
             ..SearchConfig::default()
+        };
+        let ours_config = SearchConfig {
+            optimizer: if search.adaptive {
+                OptimizerConfig::default()
+            } else {
+                config.optimizer
+            },
+            ..config.clone()
         };
         let random = random_search(&mut objective, budget, seed);
         let adam = plain_adam(&mut objective, &default_theta(), budget, &config);
         let started = Instant::now();
-        let ours = learn_with_bar(&mut objective, &[], budget, seed, &s.name);
+        let ours = learn_with_bar(&mut objective, &[], budget, &ours_config, &s.name);
         let took = started.elapsed().as_secs_f32();
         let patches = [default_theta(), random.theta, adam.theta, ours.theta];
         let row = patches.map(|theta| distance(&theta, &s));

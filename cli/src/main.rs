@@ -127,6 +127,14 @@ enum Command {
         /// (`<recording>.<method>.wav`, 32-bit float), to listen to beside the recording.
         #[arg(long)]
         renders: Option<PathBuf>,
+        /// Leave these plant sections at their defaults in every method, to measure what each
+        /// one brings: lfo, pitch, drawbars, body1, body2, breath, velocity (comma-separated).
+        #[arg(long, value_delimiter = ',')]
+        without: Vec<String>,
+        /// Run the search's runs with the theory's adaptive α and μ and its dither (the
+        /// optimizer's own defaults) instead of plain Adam, to compare the two.
+        #[arg(long)]
+        adaptive: bool,
     },
     /// Stream recordings one after another through the full learner (encoder, Fuzzy ART,
     /// search) and print prototypes, clustering and forgetting beside a one-patch baseline.
@@ -168,8 +176,8 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
         /// Seed of the training set and the initial weights (the shipped weights' seed was
-        /// chosen among 1–4 on the held-out programs; see the README).
-        #[arg(long, default_value_t = 2)]
+        /// chosen among 1–4 on the held-out programs; docs/RESULTS.md).
+        #[arg(long, default_value_t = 3)]
         seed: u64,
         /// Adam steps.
         #[arg(long, default_value_t = 4_000)]
@@ -299,8 +307,16 @@ fn main() {
             budget_steps,
             seed,
             renders,
-        } => learn::budget(budget_seconds, budget_steps)
-            .and_then(|b| learn::eval(&wavs, b, seed, renders.as_deref())),
+            without,
+            adaptive,
+        } => learn::budget(budget_seconds, budget_steps).and_then(|budget| {
+            let search = learn::EvalSearch {
+                seed,
+                without,
+                adaptive,
+            };
+            learn::eval(&wavs, budget, &search, renders.as_deref())
+        }),
         Command::Continual {
             wavs,
             vigilance,

@@ -77,7 +77,7 @@ fn learn_then_render_moves_toward_the_instrument() {
         String::from_utf8_lossy(&out.stderr)
     );
     let text = std::fs::read_to_string(&preset).expect("preset written");
-    assert!(text.contains("\"version\": 3") && text.contains("\"weights\""));
+    assert!(text.contains("\"version\": 4") && text.contains("\"weights\""));
     assert!(text.contains("\"cutoff\"") && text.contains("\"trumpet.wav\""));
     // The kept notes travel in the preset, and learning on from it guards those notes (not
     // the patch's own sound, which stands in when a preset carries none).
@@ -320,7 +320,7 @@ fn presets_are_shown_merged_and_listed() {
     // The designed factory preset, by name.
     let info = ok(&run(&["preset", "info", "designed"]));
     assert!(
-        info.contains("version 3") && info.contains("bright saw"),
+        info.contains("version 4") && info.contains("bright saw"),
         "{info}"
     );
     assert!(info.contains("5 prototype(s)"), "{info}");

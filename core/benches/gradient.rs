@@ -1,22 +1,28 @@
-//! One gradient step of the learner: a dual-number render of an 8192-sample window with a partial
-//! for every learned θ (the core and seven section knobs, as a screened run learns), the
-//! multi-resolution STFT loss (with its log-mel term) and its gradient, chained to ∂L/∂θ.
-//! Bound: ≤ 2 ms.
+//! One gradient step of the learner: a dual-number render of an 8192-sample window of one note
+//! (as the objective renders it) with a partial for every learned θ (the core and seven section
+//! knobs, as a screened run learns), the multi-resolution STFT loss (with its log-mel term) and
+//! its gradient, chained to ∂L/∂θ. `dual_render_8192_core` renders with the core alone learned,
+//! as a run's first 64 steps do. Bound: 1.5× the first version's step, measured side by side
+//! (docs/RESULTS.md, "Benchmarks").
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use dar_ddsp_core::Real;
 use dar_ddsp_core::learning::loss::{DEFAULT_SIZES, MelTerm, MrStftLoss, chain_to_inputs};
-use dar_ddsp_core::plant::{Learned, N_THETA, P, SPECS, Synth, default_theta, dual_at_knobs};
+use dar_ddsp_core::plant::render::{NoteSpec, render_window};
+use dar_ddsp_core::plant::{Learned, N_THETA, P, SPECS, default_theta, dual_at_knobs};
 use std::hint::black_box;
 
 const WINDOW: usize = 8_192;
 use dar_ddsp_core::plant::G;
 
+/// A held A3 at velocity 0.8, as the learner renders a note's window.
 fn render(theta: &[G; N_THETA], out: &mut [G]) {
-    let mut synth = Synth::<G>::new(48_000.0, &default_theta());
-    synth.set_theta(theta);
-    synth.note_on(57, 0.8);
-    synth.render(out);
+    let note = NoteSpec {
+        f0_hz: 220.0,
+        velocity: 0.8,
+        release_at: WINDOW,
+    };
+    render_window(theta, &note, 0, 48_000.0, out);
 }
 
 fn gradient_step(c: &mut Criterion) {
@@ -63,6 +69,14 @@ fn gradient_step(c: &mut Criterion) {
     c.bench_function("dual_render_8192", |b| {
         b.iter(|| {
             render(black_box(&theta), &mut y);
+            black_box(y[WINDOW - 1].v)
+        })
+    });
+    let core = Learned::new(dar_ddsp_core::plant::CORE);
+    let theta_core = dual_at_knobs(&z, &core);
+    c.bench_function("dual_render_8192_core", |b| {
+        b.iter(|| {
+            render(black_box(&theta_core), &mut y);
             black_box(y[WINDOW - 1].v)
         })
     });

@@ -17,11 +17,11 @@ pub fn plain_adam(
     config: &SearchConfig,
 ) -> Outcome {
     let mut meter = Meter::new(budget, config.stop.clone());
-    let t = *start;
+    let t = config.neutralize(*start);
     let l0 = objective.loss(&t);
     meter.work += PLAIN_EVAL_COST;
     let opt = Optimizer::new(OptimizerConfig::plain(config.optimizer.alpha), config.seed);
-    let mut run = Run::new(&t, l0, opt);
+    let mut run = Run::new(&t, l0, opt, config.sections_off);
     let mut history = Vec::new();
     while meter.used() < 1.0 {
         run.step(objective, &mut meter);

@@ -49,10 +49,7 @@ impl Default for ObjectiveConfig {
             warmup: 1_024,
             max_notes: 8,
             fft_sizes: DEFAULT_SIZES.to_vec(),
-            mel_weight: std::env::var("DAR_X_MELW")
-                .ok()
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(1.0),
+            mel_weight: 1.0,
         }
     }
 }
@@ -133,7 +130,7 @@ const WHOLE_MAX_S: f32 = 3.0;
 pub const WHOLE_COST: f32 = 1.0;
 
 /// Most windows scored per note.
-const WINDOWS_PER_NOTE: usize = 6;
+const WINDOWS_PER_NOTE: usize = 3;
 
 impl Objective {
     /// Builds the objective from one or more recordings, each with its analysis (the notes to
@@ -204,22 +201,9 @@ impl Objective {
             let w = window.min(len);
             // Onset, the middle of the held part, and from the key-up: the attack, the
             // sustain level and timbre, and the release's first fall all get scored.
-            let (mid, tail): (usize, usize) = std::env::var("DAR_X_WIN")
-                .ok()
-                .and_then(|v| {
-                    let mut it = v.split(',');
-                    Some((it.next()?.parse().ok()?, it.next()?.parse().ok()?))
-                })
-                .unwrap_or((1, 0));
-            let mut starts = vec![0];
-            for i in 0..mid {
-                starts.push((release_at * (i + 1) / (mid + 1)).saturating_sub(w / 2));
-            }
+            let mut starts = vec![0, (release_at / 2).saturating_sub(w / 2)];
             if release_at < len {
                 starts.push(release_at);
-                if tail > 0 && release_at + w < len {
-                    starts.push(release_at + w);
-                }
             }
             starts.iter_mut().for_each(|s| *s = (*s).min(len - w));
             starts.sort_unstable();

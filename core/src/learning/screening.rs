@@ -15,17 +15,11 @@ use crate::plant::{self, CORE, LEARNED, Learned, N_THETA, P};
 /// Steps of a run between two probes.
 pub const SCREEN_EVERY: usize = 64;
 
-/// The sections a probe may choose, each learned whole. The LFO and velocity are not among
-/// them: the objective's windows see a few tenths of a second of each note at one velocity,
-/// so a fitted LFO matches its phase in the windows and not over the note, and velocity
-/// cannot be told from level. They are set from what the analysis measures.
-pub const SECTIONS: [&[P]; 5] = [
-    plant::SECTIONS[1],
-    plant::SECTIONS[2],
-    plant::SECTIONS[3],
-    plant::SECTIONS[4],
-    plant::SECTIONS[5],
-];
+/// The sections a probe may choose (indices into [`plant::SECTIONS`]), each learned whole. The
+/// LFO and velocity are not among them: the objective's windows see a few tenths of a second of
+/// each note at one velocity, so a fitted LFO matches its phase in the windows and not over the
+/// note, and velocity cannot be told from level. They stay at their defaults, to be played.
+pub const SCREENED: [usize; 5] = [1, 2, 3, 4, 5];
 
 /// Every θ that is neither core nor the output gain: the sections' knobs.
 pub fn section_knobs() -> impl Iterator<Item = P> {
@@ -34,9 +28,13 @@ pub fn section_knobs() -> impl Iterator<Item = P> {
 }
 
 /// A probe at `z`: the gradient with respect to every section knob (they fit one step's
-/// partials), then the core and the sections that promise most, while they fit. Costs one
-/// gradient step; returns its loss too.
-pub fn screen(objective: &mut Objective, z: &[f32; N_THETA]) -> (f32, Learned) {
+/// partials), then the core and the sections that promise most, while they fit; never a
+/// section marked in `off`. Costs one gradient step; returns its loss too.
+pub fn screen(
+    objective: &mut Objective,
+    z: &[f32; N_THETA],
+    off: &[bool; plant::SECTIONS.len()],
+) -> (f32, Learned) {
     let probe = Learned::new(section_knobs());
     let (loss, g) = objective.loss_and_gradient(z, &probe);
     // A knob pinned at an end of its travel, with the descent pointing out of the box, cannot
@@ -50,9 +48,11 @@ pub fn screen(objective: &mut Objective, z: &[f32; N_THETA]) -> (f32, Learned) {
             g[k].abs()
         }
     };
-    let mut ranked: Vec<(f32, &[P])> = SECTIONS
+    let mut ranked: Vec<(f32, &[P])> = SCREENED
         .iter()
-        .map(|s| (s.iter().map(promise).fold(0.0, f32::max), *s))
+        .filter(|&&i| !off[i])
+        .map(|&i| plant::SECTIONS[i])
+        .map(|s| (s.iter().map(promise).fold(0.0, f32::max), s))
         .filter(|(score, _)| *score > 0.0)
         .collect();
     ranked.sort_by(|a, b| b.0.total_cmp(&a.0));
@@ -76,7 +76,8 @@ mod tests {
     #[test]
     fn the_sections_fill_one_probe_and_the_core_is_always_learned() {
         assert_eq!(section_knobs().count(), LEARNED);
-        assert_eq!(SECTIONS.iter().map(|s| s.len()).sum::<usize>(), 18);
+        let screened = SCREENED.iter().map(|&i| plant::SECTIONS[i].len());
+        assert_eq!(screened.sum::<usize>(), 18);
         assert_eq!(CORE.len() + LEARNED + 1, N_THETA);
         // A target with a body resonance the default patch lacks: the probe picks that bell.
         let mut target = patch();
@@ -84,11 +85,20 @@ mod tests {
         target[P::Body2Freq as usize] = 2_000.0;
         let audio = play(&target, &[(50, 0.05, 0.4), (62, 0.6, 0.3)], 1.2);
         let mut obj = objective_for(&audio);
-        let (loss, learned) = screen(&mut obj, &to_knobs(&default_theta()));
+        let none_off = [false; plant::SECTIONS.len()];
+        let (loss, learned) = screen(&mut obj, &to_knobs(&default_theta()), &none_off);
         assert!(loss.is_finite());
         for p in CORE {
             assert!(learned.contains(p as usize), "{}", SPECS[p as usize].id);
         }
         assert!(learned.contains(P::Body2Gain as usize) || learned.contains(P::Body1Gain as usize));
+        // With both bells off, the probe chooses among the others only.
+        let mut off = none_off;
+        off[3] = true;
+        off[4] = true;
+        let (_, learned) = screen(&mut obj, &to_knobs(&default_theta()), &off);
+        for p in plant::SECTIONS[3].iter().chain(plant::SECTIONS[4]) {
+            assert!(!learned.contains(*p as usize), "{}", SPECS[*p as usize].id);
+        }
     }
 }

@@ -11,7 +11,7 @@ use crate::learning::optimizer::{Optimizer, OptimizerConfig};
 use crate::learning::screening::{SCREEN_EVERY, screen};
 use crate::num::Rng;
 use crate::plant::archetypes::{archetypes, random_theta};
-use crate::plant::{Learned, N_THETA, Theta, default_theta, from_knobs, to_knobs};
+use crate::plant::{Learned, N_THETA, SECTIONS, SPECS, Theta, default_theta, from_knobs, to_knobs};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
@@ -126,7 +126,10 @@ pub struct Outcome {
 /// Settings of the project's search.
 #[derive(Debug, Clone)]
 pub struct SearchConfig {
-    /// The optimizer each run uses.
+    /// The optimizer each run uses. Plain Adam by default: with the theory's α and μ rules and
+    /// its dither inside each run (`dar-ddsp eval --adaptive`), the search's median on
+    /// `../shared/eval` is 3.38 dB against 3.10 dB with plain runs (docs/RESULTS.md); the
+    /// population and the halving already do what the dither is for, leaving a poor basin.
     pub optimizer: OptimizerConfig,
     /// Runs started after seeding (halved at each stage).
     pub population: usize,
@@ -137,20 +140,41 @@ pub struct SearchConfig {
     pub ranking: f32,
     /// Seed of the random patches and the dither.
     pub seed: u64,
+    /// The plant's [`SECTIONS`] the search leaves at their defaults (neutral): no seed sets
+    /// them and no probe learns them. What `dar-ddsp eval --without` measures a section by.
+    pub sections_off: [bool; SECTIONS.len()],
     /// Raised, it ends the search at its next step with the best patch found so far (the live
     /// learner's thread passes its stop flag, so a plugin unloads without waiting for a
     /// refinement to finish).
     pub stop: Option<Arc<AtomicBool>>,
 }
 
+impl SearchConfig {
+    /// `theta` with the knobs of every section in [`SearchConfig::sections_off`] at their
+    /// defaults.
+    pub fn neutralize(&self, mut theta: Theta<f32>) -> Theta<f32> {
+        for (section, _) in SECTIONS
+            .iter()
+            .zip(self.sections_off)
+            .filter(|(_, off)| *off)
+        {
+            for &p in *section {
+                theta[p as usize] = SPECS[p as usize].default;
+            }
+        }
+        theta
+    }
+}
+
 impl Default for SearchConfig {
     fn default() -> Self {
         Self {
-            optimizer: OptimizerConfig::default(),
+            optimizer: OptimizerConfig::plain(OptimizerConfig::default().alpha),
             population: 4,
-            seeding: 0.15,
-            ranking: 0.67,
+            seeding: 0.05,
+            ranking: 0.25,
             seed: 1,
+            sections_off: [false; SECTIONS.len()],
             stop: None,
         }
     }
@@ -172,11 +196,19 @@ pub(crate) struct Run {
     pub(crate) learned: Learned,
     /// Its best loss when it was last checked whole ([`Objective::whole_distance`]).
     pub(crate) checked: f32,
+    /// Sections its probes never choose ([`SearchConfig::sections_off`]).
+    pub(crate) sections_off: [bool; SECTIONS.len()],
 }
 
 impl Run {
-    /// A run from `theta` (whose loss is `loss`) with optimizer `opt`.
-    pub(crate) fn new(theta: &Theta<f32>, loss: f32, opt: Optimizer<N_THETA>) -> Self {
+    /// A run from `theta` (whose loss is `loss`) with optimizer `opt`; its probes never choose
+    /// the sections in `sections_off`.
+    pub(crate) fn new(
+        theta: &Theta<f32>,
+        loss: f32,
+        opt: Optimizer<N_THETA>,
+        sections_off: [bool; SECTIONS.len()],
+    ) -> Self {
         Self {
             z: to_knobs(theta),
             opt,
@@ -185,6 +217,7 @@ impl Run {
             steps: 0,
             learned: Learned::core(),
             checked: f32::INFINITY,
+            sections_off,
         }
     }
 
@@ -192,7 +225,7 @@ impl Run {
     /// [`SCREEN_EVERY`] steps a probe first chooses the knobs it learns.
     pub(crate) fn step(&mut self, objective: &mut Objective, meter: &mut Meter) {
         if self.steps > 0 && self.steps.is_multiple_of(SCREEN_EVERY) {
-            self.learned = screen(objective, &self.z).1;
+            self.learned = screen(objective, &self.z, &self.sections_off).1;
             meter.work += 1.0;
         }
         let (l, g) = objective.loss_and_gradient(&self.z, &self.learned);
@@ -248,9 +281,11 @@ fn project(z: &mut [f32; N_THETA]) {
 }
 
 /// The project's search: scores `starts` (e.g. the memory's nearest prototypes), the
-/// [`archetypes`] and random patches; runs the adaptive optimizer from the best few, drops the
-/// worse half of the runs at each stage, and spends what is left on the leader. Returns the best
-/// patch seen, gain matched to the target.
+/// [`archetypes`] (each also with the envelope and mix measured from the recording) and random
+/// patches; runs [`SearchConfig::optimizer`] from the best few, drops the worse half of the runs
+/// at each stage, and spends what is left on the leader. Every run's best patch is checked over
+/// whole notes ([`Objective::whole_distance`]); the closest is returned, gain matched to the
+/// target.
 ///
 /// Learning a recording: its notes analysed, an objective built on them, the search run on a
 /// budget of gradient steps (the same result on every machine).
@@ -294,11 +329,7 @@ pub fn search(
     // Each start and archetype as it is, with the envelope measured from the recording, and
     // with that envelope and the mix and low-pass fitted to the recorded harmonics.
     let measured = objective.envelope();
-    let t0 = std::time::Instant::now();
     let mix = objective.mix_estimate();
-    if std::env::var("DAR_DEBUG_MIX").is_ok() {
-        eprintln!("MIX {:?} in {:?}\nENV {:?}", mix, t0.elapsed(), measured);
-    }
     let mut fixed = starts.iter().copied().chain(archetypes()).flat_map(|t| {
         let shaped = measured.map_or(t, |e| e.apply(&t));
         std::iter::once(t)
@@ -308,15 +339,8 @@ pub fn search(
     let mut best = f32::INFINITY;
     loop {
         let theta = match fixed.next() {
-            Some(t) => t,
-            None if meter.used()
-                < std::env::var("DAR_X_SEEDING")
-                    .ok()
-                    .and_then(|v| v.parse().ok())
-                    .unwrap_or(config.seeding) =>
-            {
-                random_theta(&mut rng)
-            }
+            Some(t) => config.neutralize(t),
+            None if meter.used() < config.seeding => random_theta(&mut rng),
             None => break,
         };
         let l = objective.loss(&theta);
@@ -329,41 +353,13 @@ pub fn search(
         history.push(best);
     }
     seeds.sort_by(|a, b| a.0.total_cmp(&b.0));
-    if std::env::var("DAR_X_KEEPDEF").is_ok() && seeds.len() >= config.population.max(1) {
-        let d = default_theta();
-        if let Some(i) = seeds.iter().position(|(_, t)| *t == d) {
-            let s = seeds.remove(i);
-            seeds.insert(config.population.max(1) - 1, s);
-        }
-    }
     let mut runs: Vec<Run> = seeds
         .iter()
         .take(config.population.max(1))
         .enumerate()
         .map(|(i, (l, t))| {
-            let mut oc = config.optimizer;
-            if let Some(a) = std::env::var("DAR_X_AMAX")
-                .ok()
-                .and_then(|v| v.parse().ok())
-            {
-                oc.alpha_range.1 = a;
-            }
-            if std::env::var("DAR_X_PLAIN").is_ok() {
-                oc = OptimizerConfig::plain(oc.alpha);
-            }
-            if std::env::var("DAR_X_NODITHER").is_ok() {
-                oc.sigma_start = 0.0;
-                oc.sigma_max = 0.0;
-            }
-            if std::env::var("DAR_X_FIXALPHA").is_ok() {
-                oc.alpha_up = 1.0;
-                oc.alpha_down = 1.0;
-            }
-            if std::env::var("DAR_X_FIXMU").is_ok() {
-                oc.mu_step = 0.0;
-            }
-            let opt = Optimizer::new(oc, config.seed.wrapping_add(i as u64 * 7919));
-            Run::new(t, *l, opt)
+            let opt = Optimizer::new(config.optimizer, config.seed.wrapping_add(i as u64 * 7919));
+            Run::new(t, *l, opt, config.sections_off)
         })
         .collect();
     if runs.is_empty() {
@@ -382,10 +378,7 @@ pub fn search(
     // Successive halving: the population shrinks by half each time another equal part of the
     // ranking share of the remaining budget is used; the leader has the rest alone.
     let halvings = (runs.len() as f32).log2().ceil().max(1.0);
-    let ranking = std::env::var("DAR_X_RANKING")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(config.ranking);
+    let ranking = config.ranking;
     let start_used = meter.used();
     let mut steps = 0;
     let mut choice = Choice::default();
@@ -453,17 +446,6 @@ pub(crate) fn finish(
         .min_by(|a, b| a.best.total_cmp(&b.best))
         .map(|r| (r.best, r.best_theta));
     let (loss, theta) = best.unwrap_or((f32::INFINITY, default_theta()));
-    if std::env::var("DAR_DEBUG_MIX").is_ok() {
-        eprintln!(
-            "THETA {:?}",
-            crate::plant::SPECS
-                .iter()
-                .zip(theta.iter())
-                .map(|(s, v)| format!("{}={v:.3}", s.id))
-                .collect::<Vec<_>>()
-                .join(" ")
-        );
-    }
     Outcome {
         theta: objective.with_recorded_gain(&theta),
         loss,

@@ -239,14 +239,15 @@ impl LiveLearner {
         } else {
             OptimizerConfig::default().alpha
         };
+        let defaults = SearchConfig::default();
         SearchConfig {
             optimizer: OptimizerConfig {
                 alpha,
-                ..OptimizerConfig::default()
+                ..defaults.optimizer
             },
             seed: self.steps.wrapping_add(1),
             stop: self.stop.clone(),
-            ..SearchConfig::default()
+            ..defaults
         }
     }
 

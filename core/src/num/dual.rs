@@ -103,11 +103,12 @@ impl_scalar!(f64, Dual<f64, 0>, Dual::constant, |p: Dual<f64, 0>| p.v);
 
 /// A value `v` with its partial derivatives `d[k] = ∂v/∂x_k`.
 #[derive(Debug, Clone, Copy, PartialEq)]
+#[repr(C, align(16))]
 pub struct Dual<S, const N: usize> {
-    /// The primal value.
-    pub v: S,
     /// Partial derivatives with respect to the N seeded inputs.
     pub d: [S; N],
+    /// The primal value.
+    pub v: S,
 }
 
 impl<S: Scalar, const N: usize> Default for Dual<S, N> {
@@ -275,6 +276,7 @@ impl<S: Scalar, const N: usize> Div<f32> for Dual<S, N> {
 
 impl<S: Scalar, const N: usize> Real for Dual<S, N> {
     type Plain = S::Plain;
+    const PARTIALS: bool = N > 0;
     #[inline(always)]
     fn varies(self) -> bool {
         self.d.iter().any(|&x| x != S::ZERO)

@@ -37,6 +37,9 @@ pub trait Real:
     /// precision of `f64` dual numbers in the gradient checks, so a bent pitch is checked
     /// against finite differences exactly.
     type Plain: Real<Plain = Self::Plain>;
+    /// Whether the number carries partial derivatives (a dual number with N > 0): work that
+    /// only feeds the partials is skipped on plain numbers.
+    const PARTIALS: bool;
     /// A constant: a value with no dependence on θ.
     fn cst(v: f32) -> Self;
     /// The value, as a [`Self::Plain`].
@@ -84,6 +87,7 @@ pub trait Real:
 
 impl Real for f32 {
     type Plain = f32;
+    const PARTIALS: bool = false;
     #[inline(always)]
     fn cst(v: f32) -> Self {
         v

@@ -28,6 +28,40 @@ pub fn render_window<T: Real>(
     sample_rate: f32,
     out: &mut [T],
 ) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: this CPU has AVX2 (checked just above), the only feature the copy assumes.
+        unsafe { render_window_avx2(theta, note, skip, sample_rate, out) };
+        return;
+    }
+    render_window_inline(theta, note, skip, sample_rate, out);
+}
+
+/// [`render_window`] compiled for AVX2: a dual number's partials fill 8-lane registers, so the
+/// learner's render spills less to memory (docs/RESULTS.md, "Benchmarks"). Only AVX2, not FMA:
+/// the same IEEE operations in the same order, so the samples are bit for bit those of the
+/// baseline x86_64 code, and a patch learned on one machine plays the same on another.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn render_window_avx2<T: Real>(
+    theta: &Theta<T>,
+    note: &NoteSpec,
+    skip: usize,
+    sample_rate: f32,
+    out: &mut [T],
+) {
+    render_window_inline(theta, note, skip, sample_rate, out);
+}
+
+/// The body of [`render_window`], inlined into each compiled copy.
+#[inline(always)]
+fn render_window_inline<T: Real>(
+    theta: &Theta<T>,
+    note: &NoteSpec,
+    skip: usize,
+    sample_rate: f32,
+    out: &mut [T],
+) {
     let c = VoiceCoeffs::from_theta(theta, sample_rate);
     let mut voice = Voice::<T>::default();
     voice.start(60, note.f0_hz, note.velocity, 1, sample_rate);

@@ -432,6 +432,11 @@ pub const SECTIONS: [&[P]; 7] = [
     &[P::VelocityToLevel, P::VelocityToBrightness],
 ];
 
+/// The name of each of [`SECTIONS`], as the command line takes it (`dar-ddsp eval --without`).
+pub const SECTION_NAMES: [&str; SECTIONS.len()] = [
+    "lfo", "pitch", "drawbars", "body1", "body2", "breath", "velocity",
+];
+
 /// Every [`P`], in order.
 pub const ALL: [P; N_THETA] = [
     P::Saw,

@@ -71,14 +71,15 @@ pub struct VoiceCoeffs<T> {
     pub pitch_on: bool,
     /// Whether the tremolo sounds or is learned.
     pub tremolo_on: bool,
-    /// Breath level, 0–1.
-    pub breath: T,
     /// Breath band-pass coefficients.
     pub breath_svf: SvfCoeffs<T>,
-    /// Breath band-pass damping k (its band output is k·v1, unity at the centre).
-    pub breath_k: T,
+    /// Breath level (0–1) times the band-pass damping k (its band output is k·v1, unity at the
+    /// centre): one product per control step, not two per sample.
+    pub breath_gain: T,
     /// ln of the breath's decay pole per control step.
     pub breath_log: T,
+    /// The breath's decay pole per control step, exp(`breath_log`).
+    pub breath_step: T,
     /// Whether the breath sounds or is learned.
     pub breath_on: bool,
     /// Velocity to level, 0–1.
@@ -154,10 +155,10 @@ impl<T: Real> VoiceCoeffs<T> {
                 ]),
             tremolo_on: g(P::TremoloDepth).val() != 0.0
                 || varies(&[P::TremoloDepth, P::LfoRate, P::LfoFade]),
-            breath: g(P::BreathLevel),
             breath_svf: SvfCoeffs::new(g(P::BreathFreq), breath_k, sample_rate),
-            breath_k,
+            breath_gain: g(P::BreathLevel) * breath_k,
             breath_log: per_step(g(P::BreathDecay)),
+            breath_step: per_step(g(P::BreathDecay)).exp(),
             breath_on: g(P::BreathLevel).val() != 0.0
                 || varies(&[P::BreathLevel, P::BreathFreq, P::BreathQ, P::BreathDecay]),
             vel_level: g(P::VelocityToLevel),
@@ -202,6 +203,9 @@ pub struct Voice<T: Real> {
     pitch_level: T,
     /// Breath decay level, 1 at note-on, decaying per control step.
     breath_level: T,
+    /// The breath band's gain now: [`VoiceCoeffs::breath_gain`] × `breath_level`, refreshed
+    /// per control step.
+    breath_amp: T,
     /// Breath band-pass integrators.
     breath: Svf<T>,
     /// Level multiplier now: velocity and tremolo, refreshed per control step.
@@ -292,6 +296,7 @@ impl<T: Real> Voice<T> {
         if ticks > 0 {
             self.pitch_level *= (c.pitch_log * ticks as f32).exp();
             self.breath_level *= (c.breath_log * ticks as f32).exp();
+            self.breath_amp = c.breath_gain * self.breath_level;
         }
         self.svf_countdown = if ticks == 0 {
             (countdown - n) as u32
@@ -349,7 +354,8 @@ impl<T: Real> Voice<T> {
             self.level = vel;
         }
         if c.breath_on {
-            self.breath_level *= c.breath_log.exp();
+            self.breath_level *= c.breath_step;
+            self.breath_amp = c.breath_gain * self.breath_level;
         }
     }
 
@@ -360,7 +366,9 @@ impl<T: Real> Voice<T> {
             self.control(c);
         }
         self.svf_countdown -= 1;
-        let o = self.osc.tick(c.width, c.bars_on, c.pitch_on);
+        // The waveforms' slopes carry a bent pitch into the partials: plain numbers have none.
+        let bent = c.pitch_on && T::PARTIALS;
+        let o = self.osc.tick(c.width, c.bars_on, bent);
         let mut mix = c.saw.mul_plain(o.saw)
             + c.pulse * o.pulse
             + c.sine.mul_plain(o.sine)
@@ -370,7 +378,7 @@ impl<T: Real> Voice<T> {
                 mix += level.mul_plain(bar);
             }
         }
-        if c.pitch_on {
+        if bent {
             // First order in the bent phase and increment: d(level·w) = w·dlevel + level·w'·dφ.
             let s = &o.slopes;
             let mut by_phase =
@@ -385,7 +393,7 @@ impl<T: Real> Voice<T> {
         let mut y = self.filter.tick(mix, &self.svf);
         if c.breath_on {
             let (band, _) = self.breath.tick_bands(T::cst(o.noise), &c.breath_svf);
-            y += band * c.breath_k * c.breath * self.breath_level;
+            y += band * self.breath_amp;
         }
         let a = self.amp_env.tick(&c.amp);
         y * a * self.level

@@ -55,7 +55,7 @@ pub struct TrainConfig {
 impl Default for TrainConfig {
     fn default() -> Self {
         Self {
-            seed: 2,
+            seed: 3,
             patches: 3_000,
             views: 4,
             steps: 4_000,
