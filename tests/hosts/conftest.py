@@ -15,13 +15,18 @@ import pytest
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 SR = 48_000
 
-# The synth's parameters as hosts name them: the 18 θ of the plant, then the plugin's own.
+# The synth's parameters as hosts name them: the 42 θ of the plant, then the plugin's own.
 THETA_NAMES = [
     "Saw Level", "Pulse Level", "Pulse Width", "Sine Level", "Noise Level",
     "Filter Cutoff", "Filter Resonance", "Filter Env Amount", "Key Tracking",
     "Amp Attack", "Amp Decay", "Amp Sustain", "Amp Release",
     "Filter Attack", "Filter Decay", "Filter Sustain", "Filter Release",
     "Output Gain",
+    "LFO Rate", "Vibrato Depth", "Tremolo Depth", "LFO Fade-In", "Pitch Env Amount",
+    "Pitch Env Decay", "Drawbar 2", "Drawbar 3", "Drawbar 4", "Drawbar 5", "Drawbar 6",
+    "Drawbar 8", "Body 1 Freq", "Body 1 Gain", "Body 1 Q", "Body 2 Freq", "Body 2 Gain",
+    "Body 2 Q", "Breath Level", "Breath Freq", "Breath Q", "Breath Decay", "Velocity to Level",
+    "Velocity to Brightness",
 ]
 PARAM_NAMES = THETA_NAMES + [
     "Sidechain Listen", "Mode", "Vigilance", "Learn Rate", "Resonance", "Prototype",

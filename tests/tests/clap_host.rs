@@ -16,8 +16,8 @@ const MAX_BLOCK: u32 = 1_024;
 /// A typical host block.
 const BLOCK: usize = 256;
 
-/// The 18 θ of the plant, then the plugin's own parameters, as hosts see them.
-const PARAM_NAMES: [&str; 27] = [
+/// The 42 θ of the plant, then the plugin's own parameters, as hosts see them.
+const PARAM_NAMES: [&str; 51] = [
     "Saw Level",
     "Pulse Level",
     "Pulse Width",
@@ -36,6 +36,30 @@ const PARAM_NAMES: [&str; 27] = [
     "Filter Sustain",
     "Filter Release",
     "Output Gain",
+    "LFO Rate",
+    "Vibrato Depth",
+    "Tremolo Depth",
+    "LFO Fade-In",
+    "Pitch Env Amount",
+    "Pitch Env Decay",
+    "Drawbar 2",
+    "Drawbar 3",
+    "Drawbar 4",
+    "Drawbar 5",
+    "Drawbar 6",
+    "Drawbar 8",
+    "Body 1 Freq",
+    "Body 1 Gain",
+    "Body 1 Q",
+    "Body 2 Freq",
+    "Body 2 Gain",
+    "Body 2 Q",
+    "Breath Level",
+    "Breath Freq",
+    "Breath Q",
+    "Breath Decay",
+    "Velocity to Level",
+    "Velocity to Brightness",
     "Sidechain Listen",
     "Mode",
     "Vigilance",
@@ -432,9 +456,33 @@ fn a_version_1_project_migrates_then_round_trips_bit_exactly() -> Result<()> {
                 o["name"]
             );
         }
-        for key in ["name", "theta", "uses", "created", "last_matched", "locked"] {
+        for key in ["name", "uses", "created", "last_matched", "locked"] {
             ensure!(o[key] == n[key], "prototype {}: {key} changed", o["name"]);
         }
+        // θ: every stored knob as it was, and each knob the old version lacked at its default.
+        let (o_theta, n_theta) = (&o["theta"], &n["theta"]);
+        for (id, value) in n_theta.as_object().context("theta")? {
+            match o_theta.get(id) {
+                Some(old_value) => {
+                    ensure!(old_value == value, "prototype {}: {id} changed", o["name"])
+                }
+                None => {
+                    let (_, spec) =
+                        dar_ddsp_core::plant::theta::spec_by_id(id).context("unknown id")?;
+                    ensure!(
+                        value.as_f64().map(|v| v as f32) == Some(spec.default),
+                        "prototype {}: new knob {id} is {value}, not its default",
+                        o["name"]
+                    );
+                }
+            }
+        }
+        let lost = o_theta
+            .as_object()
+            .context("theta")?
+            .keys()
+            .find(|k| !n_theta[k].is_number());
+        ensure!(lost.is_none(), "prototype {}: {lost:?} lost", o["name"]);
     }
 
     // Saved → loaded into a fresh instance → saved: the same bytes, and the same sound.
