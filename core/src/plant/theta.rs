@@ -120,25 +120,16 @@ pub type G = Dual<f32, LEARNED>;
 
 /// The first version's θ that shape the sound (all of them but the output gain, whose level the
 /// objective measures instead of learning): always learned.
-pub const CORE: [P; 17] = [
-    P::Saw,
-    P::Pulse,
-    P::Width,
-    P::Sine,
-    P::Noise,
-    P::Cutoff,
-    P::Resonance,
-    P::FilterEnvAmount,
-    P::KeyTrack,
-    P::AmpAttack,
-    P::AmpDecay,
-    P::AmpSustain,
-    P::AmpRelease,
-    P::FilterAttack,
-    P::FilterDecay,
-    P::FilterSustain,
-    P::FilterRelease,
-];
+pub const CORE: [P; 17] = {
+    // The first 17 of [`ALL`]: the output gain is the first version's last θ.
+    let mut core = [P::Saw; 17];
+    let mut k = 0;
+    while k < core.len() {
+        core[k] = ALL[k];
+        k += 1;
+    }
+    core
+};
 
 /// Which θ a gradient is taken with respect to: partial `i` of a [`G`] is ∂/∂θ of knob
 /// `slots[i]`. Allocates nothing.
