@@ -194,9 +194,12 @@ fn test(root: &Path) -> Result<()> {
         ])
         .env("DAR_DDSP_CLAP", debug_dir.join(format!("{BUNDLE}.clap"))))?;
 
+    clap_validator(root, &debug_dir)?;
+
     // Then the release bundles a user installs.
     bundle_release(root)?;
     let release_dir = root.join("target/bundled");
+    clap_validator(root, &release_dir)?;
     run(Command::new("cargo")
         .args(["test", "--workspace", "--test", "clap_host"])
         .env("DAR_DDSP_CLAP", release_dir.join(format!("{BUNDLE}.clap"))))?;
@@ -232,6 +235,29 @@ fn test(root: &Path) -> Result<()> {
         ))?;
     println!("cargo xtask test: all checks passed");
     Ok(())
+}
+
+/// How long free-audio's clap-validator fuzzes each bundle.
+const FUZZ_DURATION: &str = "60s";
+
+/// free-audio's clap-validator on the `.clap` in `dir`: every test of `validate`, then
+/// [`FUZZ_DURATION`] of `fuzz`, through `../shared/validators/clap-validate` (it builds the
+/// validator from the source beside it into `target/clap-validator`, once). Without
+/// `../shared` beside the repository, says so and goes on.
+fn clap_validator(root: &Path, dir: &Path) -> Result<()> {
+    let script = root.join("../shared/validators/clap-validate");
+    if !script.exists() {
+        println!(
+            "clap-validator skipped: {} is not there (CI has it beside the repository)",
+            script.display()
+        );
+        return Ok(());
+    }
+    run(Command::new("bash")
+        .arg(&script)
+        .arg(dir.join(format!("{BUNDLE}.clap")))
+        .arg(FUZZ_DURATION)
+        .current_dir(root))
 }
 
 /// Gradient steps per prototype and recording for the factory presets.

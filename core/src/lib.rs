@@ -3,12 +3,14 @@
 //! testable with `cargo test`.
 //!
 //! The modules are layers, each depending only on the ones before it (docs/ARCHITECTURE.md §3):
-//! [`num`] → [`plant`] → [`signal`] → [`memory`] → [`learning`] → [`live`] → [`store`].
+//! [`num`] → [`plant`] → [`perform`] → [`signal`] → [`memory`] → [`learning`] → [`live`] →
+//! [`store`].
 
 pub mod learning;
 pub mod live;
 pub mod memory;
 pub mod num;
+pub mod perform;
 pub mod plant;
 pub mod signal;
 pub mod store;

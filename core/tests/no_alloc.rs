@@ -3,6 +3,8 @@
 
 use dar_ddsp_core::memory::art::{ArtConfig, Memory, code};
 use dar_ddsp_core::memory::encoder::{EMBED_DIM, Encoder};
+use dar_ddsp_core::perform::controls::{Tag, Target};
+use dar_ddsp_core::perform::{NoteExpression, PlaySettings, Player, VelocityCurve, VoiceMode};
 use dar_ddsp_core::plant::render::{NoteEvent, render_performance};
 use dar_ddsp_core::plant::{MAX_VOICES, P, Synth, default_theta};
 use nice_assert_no_alloc::{AllocDisabler, assert_no_alloc};
@@ -34,6 +36,58 @@ fn rendering_and_events_never_allocate() {
         synth.render(&mut buffer[..0]);
     });
     assert!(buffer.iter().all(|x| x.is_finite()));
+}
+
+/// Playing: every controller, expression, modulation and voice mode, and the stereo render
+/// with panned voices, allocation-free once the player is made.
+#[test]
+fn playing_never_allocates() {
+    let mut player = Player::new(48_000.0, &default_theta());
+    let (mut left, mut right) = (vec![0.0f32; 4_096], vec![0.0f32; 4_096]);
+    let mut ended = 0;
+    assert_no_alloc(|| {
+        for (i, mode) in [VoiceMode::Poly, VoiceMode::Mono, VoiceMode::Legato]
+            .into_iter()
+            .enumerate()
+        {
+            player.set_settings(PlaySettings {
+                mode,
+                polyphony: 4 + i,
+                glide_seconds: 0.05,
+                mpe: i == 2,
+                velocity: VelocityCurve::Soft,
+                ..Default::default()
+            });
+            for n in 0..(MAX_VOICES as u8 + 3) {
+                let tag = Tag {
+                    id: Some(n as i32),
+                    channel: n % 16,
+                    key: 40 + n,
+                };
+                player.note_on(tag, 0.7);
+                player.poly_modulation(n as i32, P::Cutoff, -0.2);
+                let target = Target::from(tag);
+                player.expression(target, NoteExpression::Pan, -0.5);
+                player.expression(target, NoteExpression::Tuning, 0.3);
+                player.expression(target, NoteExpression::Vibrato, 0.5);
+            }
+            player.pitch_bend(0, 0.8);
+            player.pitch_bend(3, 0.2);
+            player.channel_pressure(0, 0.5);
+            player.control_change(0, 1, 0.7);
+            player.control_change(0, 64, 1.0);
+            player.control_change(0, 74, 0.2);
+            player.render_stereo(&mut left[..512], &mut right[..512]);
+            player.note_off(Target::default());
+            player.control_change(0, 64, 0.0);
+            player.render_stereo(&mut left, &mut right);
+            player.drain_ended(|_| ended += 1);
+            player.control_change(0, 121, 0.0);
+            player.control_change(0, 120, 0.0);
+        }
+    });
+    assert!(ended > 0);
+    assert!(left.iter().chain(&right).all(|x| x.is_finite()));
 }
 
 /// The learner thread's per-context work: embedding (forward and backward to the samples) and

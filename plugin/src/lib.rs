@@ -4,9 +4,13 @@
 use dar_ddsp_core::live::state::STATE_VERSION;
 use dar_ddsp_core::live::{LiveSettings, MAX_PROTOTYPES, MemoryState, Mode, Restored};
 use dar_ddsp_core::memory::encoder::EncoderWeights;
+use dar_ddsp_core::perform::controls::{Tag, Target};
+use dar_ddsp_core::perform::{NoteExpression, Player};
 use dar_ddsp_core::plant::algebra::{morph, with_offsets};
 use dar_ddsp_core::plant::glide::Glide;
-use dar_ddsp_core::plant::{Synth, Theta};
+use dar_ddsp_core::plant::theta::ALL;
+use dar_ddsp_core::plant::{MAX_VOICES, SPECS, Theta};
+use nice_plug::midi::{Channel, Key, VoiceID};
 use nice_plug::prelude::*;
 use parking_lot::Mutex;
 use std::sync::Arc;
@@ -33,8 +37,11 @@ pub const CEILING: f32 = 16.0;
 pub struct DarDdsp {
     /// Parameters shared with the host and the editor.
     params: Arc<DarDdspParams>,
-    /// The polyphonic plant. Audio thread only; rebuilt on the main thread in `activate()`.
-    synth: Synth<f32>,
+    /// The polyphonic plant and its player (voice modes, controllers, expressions). Audio
+    /// thread only; rebuilt on the main thread in `activate()`.
+    player: Player,
+    /// Voice ends the host's full event queue refused (never blocks). Audio thread only.
+    voice_ends_dropped: u64,
     /// Peak level of the sidechain over the last block, linear. Audio thread writes, editor reads.
     sidechain_peak: Arc<AtomicF32>,
     /// The learner thread. Main thread only: started in `activate()`, stopped in
@@ -72,11 +79,12 @@ pub struct DarDdsp {
 impl Default for DarDdsp {
     fn default() -> Self {
         let params = Arc::new(DarDdspParams::default());
-        let synth = Synth::new(48_000.0, &params.theta());
+        let player = Player::new(48_000.0, &params.theta());
         let glide = Glide::new(&params.theta());
         Self {
             params,
-            synth,
+            player,
+            voice_ends_dropped: 0,
             sidechain_peak: Arc::new(AtomicF32::new(0.0)),
             learner: None,
             links: None,
@@ -170,7 +178,8 @@ impl Plugin for DarDdsp {
         context: &mut impl ActivateContext<Self>,
     ) -> bool {
         // Everything the audio thread touches is fixed-size; nothing to allocate per block size.
-        self.synth = Synth::new(buffer_config.sample_rate, &self.params.theta());
+        self.player = Player::new(buffer_config.sample_rate, &self.params.theta());
+        self.player.set_settings(self.params.play_settings());
         self.sample_rate = buffer_config.sample_rate;
         self.offline = buffer_config.process_mode == ProcessMode::Offline;
         self.pace = learner::Pace::default();
@@ -189,7 +198,7 @@ impl Plugin for DarDdsp {
     }
 
     fn reset(&mut self) {
-        self.synth.reset();
+        self.player.reset();
         self.sidechain_peak.store(0.0, Ordering::Relaxed);
     }
 
@@ -224,11 +233,16 @@ impl Plugin for DarDdsp {
         }
         let dt = 1.0 / self.sample_rate;
         if self.learned {
-            self.synth
+            self.player
+                .synth_mut()
                 .set_target(&with_offsets(&self.glide.current(), &knobs));
         } else {
-            self.synth.set_target(&knobs);
+            self.player.synth_mut().set_target(&knobs);
         }
+        // The voice count CLAP hosts see stays the pool's 16: the Voices knob and the mono
+        // modes use fewer, never more (and telling the host from process() would run its
+        // callback inline when a host processes on its main thread).
+        self.player.set_settings(self.params.play_settings());
 
         let outputs = buffer.as_slice();
         let mut next_event = context.next_event();
@@ -247,14 +261,42 @@ impl Plugin for DarDdsp {
                 // A patch change is gliding: update θ every GLIDE_CHUNK samples.
                 end = end.min(pos + GLIDE_CHUNK);
                 let theta = self.glide.advance((end - pos) as f32 * dt);
-                self.synth.set_target(&with_offsets(&theta, &knobs));
+                self.player
+                    .synth_mut()
+                    .set_target(&with_offsets(&theta, &knobs));
             }
-            if let Some((first, rest)) = outputs.split_first_mut() {
-                self.synth.render(&mut first[pos..end]);
-                for channel in rest.iter_mut() {
-                    channel[pos..end].copy_from_slice(&first[pos..end]);
+            match outputs {
+                [left, right, ..] => self
+                    .player
+                    .render_stereo(&mut left[pos..end], &mut right[pos..end]),
+                [mono] => {
+                    // One channel (no layout offers it; a host that passes one anyway): the
+                    // left channel, the right rendered into scratch and dropped.
+                    let mut scratch = [0.0f32; 64];
+                    let mut at = pos;
+                    while at < end {
+                        let stop = (at + scratch.len()).min(end);
+                        let part = &mut scratch[..stop - at];
+                        self.player.render_stereo(&mut mono[at..stop], part);
+                        at = stop;
+                    }
                 }
+                [] => {}
             }
+            // Ended voices tell the host, so it can free their per-voice modulation.
+            let last = (end.max(pos + 1) - 1) as u32;
+            let dropped = &mut self.voice_ends_dropped;
+            self.player.drain_ended(|tag| {
+                let end = NoteEvent::VoiceTerminated {
+                    timing: last,
+                    voice_id: tag.id.map_or(VoiceID::Wildcard, VoiceID::ID),
+                    channel: Channel::Number(tag.channel),
+                    key: Key::Number(tag.key),
+                };
+                if context.try_send_event(end).is_err() {
+                    *dropped += 1;
+                }
+            });
             pos = end;
         }
         // Events stamped past the block's end (host misbehaviour) still take effect.
@@ -405,27 +447,129 @@ impl DarDdsp {
         }
     }
 
+    /// Plays one note, controller or modulation event (allocation-free).
     fn handle_event(&mut self, event: NoteEvent<()>) {
+        let p = &mut self.player;
         match event {
-            NoteEvent::NoteOn { key, velocity, .. } => {
-                if let Some(note) = key.number() {
-                    self.synth.note_on(note, velocity);
+            NoteEvent::NoteOn {
+                voice_id,
+                channel,
+                key,
+                velocity,
+                ..
+            } => {
+                if let Some(key) = key.number() {
+                    let tag = Tag {
+                        id: voice_id.id(),
+                        channel: channel.number().unwrap_or(0),
+                        key,
+                    };
+                    p.note_on(tag, velocity);
                 }
             }
-            NoteEvent::NoteOff { key, .. } => match key.number() {
-                Some(note) => self.synth.note_off(note),
-                None => self.synth.all_notes_off(),
-            },
-            NoteEvent::Choke { key, .. } => match key.number() {
-                Some(note) => self.synth.choke(note),
-                None => self.synth.silence(),
-            },
-            // MIDI 1.0 channel mode messages (MIDI 1.0 spec, table IV): all sound off ends
-            // every voice at once, all notes off releases them.
-            NoteEvent::MidiCC { cc: 120, .. } => self.synth.silence(),
-            NoteEvent::MidiCC { cc: 123, .. } => self.synth.all_notes_off(),
+            NoteEvent::NoteOff {
+                voice_id,
+                channel,
+                key,
+                ..
+            } => p.note_off(target(voice_id, channel, key)),
+            NoteEvent::Choke {
+                voice_id,
+                channel,
+                key,
+                ..
+            } => p.choke(target(voice_id, channel, key)),
+            NoteEvent::PolyModulation {
+                voice_id,
+                poly_modulation_id,
+                normalized_offset,
+                ..
+            } => {
+                if let Some(&knob) = self.params.theta_params().get(poly_modulation_id as usize) {
+                    let spec = &SPECS[poly_modulation_id as usize];
+                    // The host's offset is in the knob's host range; the synth's in θ's own.
+                    let base = knob.unmodulated_normalized_value();
+                    let at = |u: f32| spec.normalize(knob.preview_plain(u));
+                    let offset = at(base + normalized_offset) - at(base);
+                    p.poly_modulation(voice_id, ALL[poly_modulation_id as usize], offset);
+                }
+            }
+            NoteEvent::PolyPressure {
+                voice_id,
+                channel,
+                key,
+                pressure,
+                ..
+            } => p.expression(
+                target(voice_id, channel, key),
+                NoteExpression::Pressure,
+                pressure,
+            ),
+            NoteEvent::PolyVolume {
+                voice_id,
+                channel,
+                key,
+                gain,
+                ..
+            } => p.expression(target(voice_id, channel, key), NoteExpression::Volume, gain),
+            NoteEvent::PolyPan {
+                voice_id,
+                channel,
+                key,
+                pan,
+                ..
+            } => p.expression(target(voice_id, channel, key), NoteExpression::Pan, pan),
+            NoteEvent::PolyTuning {
+                voice_id,
+                channel,
+                key,
+                tuning,
+                ..
+            } => p.expression(
+                target(voice_id, channel, key),
+                NoteExpression::Tuning,
+                tuning,
+            ),
+            NoteEvent::PolyVibrato {
+                voice_id,
+                channel,
+                key,
+                vibrato,
+                ..
+            } => p.expression(
+                target(voice_id, channel, key),
+                NoteExpression::Vibrato,
+                vibrato,
+            ),
+            NoteEvent::PolyBrightness {
+                voice_id,
+                channel,
+                key,
+                brightness,
+                ..
+            } => p.expression(
+                target(voice_id, channel, key),
+                NoteExpression::Brightness,
+                brightness,
+            ),
+            NoteEvent::MidiChannelPressure {
+                channel, pressure, ..
+            } => p.channel_pressure(channel, pressure),
+            NoteEvent::MidiPitchBend { channel, value, .. } => p.pitch_bend(channel, value),
+            NoteEvent::MidiCC {
+                channel, cc, value, ..
+            } => p.control_change(channel, cc, value),
             _ => {}
         }
+    }
+}
+
+/// The notes a host event means (CLAP wildcards as `None`).
+fn target(voice_id: VoiceID, channel: Channel, key: Key) -> Target {
+    Target {
+        id: voice_id.id(),
+        channel: channel.number(),
+        key: key.number(),
     }
 }
 
@@ -478,6 +622,10 @@ impl Drop for DarDdsp {
 
 impl ClapPlugin for DarDdsp {
     const CLAP_ID: &'static str = "org.dar-ddsp.synth";
+    const CLAP_POLY_MODULATION_CONFIG: Option<PolyModulationConfig> = Some(PolyModulationConfig {
+        max_voice_capacity: MAX_VOICES as u32,
+        supports_overlapping_voices: true,
+    });
     const CLAP_DESCRIPTION: Option<&'static str> =
         Some("A synthesizer that learns timbres from its sidechain");
     const CLAP_MANUAL_URL: Option<&'static str> = None;

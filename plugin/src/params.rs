@@ -3,9 +3,12 @@
 
 use dar_ddsp_core::live::{MAX_PROTOTYPES, MemoryState, Mode};
 use dar_ddsp_core::memory::art::DEFAULT_VIGILANCE;
+use dar_ddsp_core::perform::{PlaySettings, VelocityCurve, VoiceMode};
 #[cfg(test)]
 use dar_ddsp_core::plant::N_THETA_V1;
-use dar_ddsp_core::plant::{N_THETA, P, SPECS, Scale, Theta, Unit};
+use dar_ddsp_core::plant::synth::SYNTH_WIDE;
+use dar_ddsp_core::plant::text::{self, format_significant};
+use dar_ddsp_core::plant::{MAX_VOICES, N_THETA, P, SPECS, Scale, Theta, Unit};
 use nice_plug::editor::dpi::LogicalSize;
 use nice_plug::params::persist::PersistentField;
 use nice_plug::plugin::ParamValue;
@@ -166,6 +169,34 @@ pub struct DarDdspParams {
     #[id = "vel_brt"]
     pub vel_brt: FloatParam,
 
+    /// Pitch-bend range, semitones. Host writes, audio thread reads.
+    #[id = "bend_range"]
+    pub bend_range: IntParam,
+    /// MPE (lower zone: channel 1 master, 2–16 one note each). Host writes, audio thread reads.
+    #[id = "mpe"]
+    pub mpe: BoolParam,
+    /// Pitch-bend range of MPE member channels, semitones. Host writes, audio thread reads.
+    #[id = "mpe_bend"]
+    pub mpe_bend: IntParam,
+    /// Vibrato at full mod wheel, cents. Host writes, audio thread reads.
+    #[id = "wheel_vib"]
+    pub wheel_vib: FloatParam,
+    /// Cutoff rise at full pressure (aftertouch), octaves. Host writes, audio thread reads.
+    #[id = "press_brt"]
+    pub press_brt: FloatParam,
+    /// Voices in poly mode, 1–16. Host writes, audio thread reads.
+    #[id = "voices"]
+    pub voices: IntParam,
+    /// Poly, mono or legato. Host writes, audio thread reads.
+    #[id = "voice_mode"]
+    pub voice_mode: EnumParam<VoiceModeParam>,
+    /// Glide (portamento) time, seconds. Host writes, audio thread reads.
+    #[id = "glide"]
+    pub glide: FloatParam,
+    /// Velocity curve. Host writes, audio thread reads.
+    #[id = "vel_curve"]
+    pub vel_curve: EnumParam<VelocityCurveParam>,
+
     /// Mixes the sidechain into the output, to hear what the learner hears.
     #[id = "sc_listen"]
     pub sc_listen: BoolParam,
@@ -290,6 +321,58 @@ pub enum ModeParam {
     Play,
 }
 
+/// The `voice_mode` parameter's values ([`VoiceMode`]).
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VoiceModeParam {
+    /// Every note its own voice.
+    #[id = "poly"]
+    Poly,
+    /// One voice; every note restarts the envelopes.
+    #[id = "mono"]
+    Mono,
+    /// One voice; overlapping notes glide without restarting the envelopes.
+    #[id = "legato"]
+    Legato,
+}
+
+impl From<VoiceModeParam> for VoiceMode {
+    fn from(m: VoiceModeParam) -> Self {
+        match m {
+            VoiceModeParam::Poly => VoiceMode::Poly,
+            VoiceModeParam::Mono => VoiceMode::Mono,
+            VoiceModeParam::Legato => VoiceMode::Legato,
+        }
+    }
+}
+
+/// The `vel_curve` parameter's values ([`VelocityCurve`]).
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VelocityCurveParam {
+    /// As played.
+    #[id = "linear"]
+    Linear,
+    /// √v: soft playing sounds louder.
+    #[id = "soft"]
+    Soft,
+    /// v²: needs a firm touch.
+    #[id = "hard"]
+    Hard,
+    /// Every note at full velocity.
+    #[id = "fixed"]
+    Fixed,
+}
+
+impl From<VelocityCurveParam> for VelocityCurve {
+    fn from(c: VelocityCurveParam) -> Self {
+        match c {
+            VelocityCurveParam::Linear => VelocityCurve::Linear,
+            VelocityCurveParam::Soft => VelocityCurve::Soft,
+            VelocityCurveParam::Hard => VelocityCurve::Hard,
+            VelocityCurveParam::Fixed => VelocityCurve::Fixed,
+        }
+    }
+}
+
 /// The `sync` parameter's values: when a block waits for the learner, so that a render learns
 /// the same on any machine (docs/ARCHITECTURE.md §2).
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -372,32 +455,23 @@ fn log_skew(min: f32, max: f32) -> f32 {
 
 fn theta_param(p: P) -> FloatParam {
     let s = &SPECS[p as usize];
-    let param = FloatParam::new(s.name, s.default, theta_range(p));
-    match s.unit {
-        Unit::Percent => param
-            .with_unit(" %")
-            .with_value_to_string(formatters::v2s_f32_percentage(1))
-            .with_string_to_value(formatters::s2v_f32_percentage()),
-        Unit::Hertz => param
-            .with_value_to_string(Arc::new(format_hz))
-            .with_string_to_value(formatters::s2v_f32_hz_then_khz()),
-        Unit::Seconds => param
-            .with_value_to_string(Arc::new(format_seconds))
-            .with_string_to_value(Arc::new(parse_seconds)),
-        Unit::Ratio => param.with_value_to_string(formatters::v2s_f32_rounded(2)),
-        Unit::Octaves => param
-            .with_unit(" oct")
-            .with_value_to_string(formatters::v2s_f32_rounded(2)),
-        Unit::Decibels => param
-            .with_unit(" dB")
-            .with_value_to_string(formatters::v2s_f32_rounded(1)),
-        Unit::Cents => param
-            .with_unit(" ct")
-            .with_value_to_string(formatters::v2s_f32_rounded(1)),
-        Unit::Semitones => param
-            .with_unit(" st")
-            .with_value_to_string(formatters::v2s_f32_rounded(2)),
+    let mut param = FloatParam::new(s.name, s.default, theta_range(p));
+    // Every knob of a voice takes CLAP polyphonic modulation; its id is its θ index.
+    if !SYNTH_WIDE.contains(&p) {
+        param = param.with_poly_modulation_id(p as u32);
     }
+    // One format per unit, in the core (`plant::text`), where its round trip is tested.
+    let unit = s.unit;
+    param
+        .with_value_to_string(Arc::new(move |v| text::format(unit, v)))
+        .with_string_to_value(Arc::new(move |t| text::parse(unit, t)))
+}
+
+/// A knob of the plugin's own in one of the θ units, formatted as the θ are.
+fn unit_param(name: &str, default: f32, range: FloatRange, unit: Unit) -> FloatParam {
+    FloatParam::new(name, default, range)
+        .with_value_to_string(Arc::new(move |v| text::format(unit, v)))
+        .with_string_to_value(Arc::new(move |t| text::parse(unit, t)))
 }
 
 /// A saved state's knobs filled in for a load: every θ the state does not hold (a project saved
@@ -409,67 +483,6 @@ pub fn fill_missing_knobs(params: &mut std::collections::BTreeMap<String, ParamV
             .entry(spec.id.to_string())
             .or_insert(ParamValue::F32(spec.default));
     }
-}
-
-/// A frequency to three significant digits, in Hz below 1 kHz and in kHz above ("0.562 Hz",
-/// "440 Hz", "1.26 kHz"): one fixed decimal would show an LFO's rate or a log-scaled knob's
-/// kHz range in coarse steps.
-pub fn format_hz(hz: f32) -> String {
-    if hz.abs() >= 1_000.0 {
-        format!("{} kHz", format_significant(hz / 1_000.0, 3))
-    } else {
-        format!("{} Hz", format_significant(hz, 3))
-    }
-}
-
-/// A number with `digits` significant digits ("0.00137", "0.05", "0.412"): fixed decimals
-/// would show a log-scaled knob's whole bottom decade as one value.
-pub fn format_significant(value: f32, digits: i32) -> String {
-    if value == 0.0 || !value.is_finite() {
-        return format!("{value}");
-    }
-    let (rounded, decimals) = round_significant(value, digits);
-    format!("{rounded:.decimals$}")
-}
-
-/// `value` rounded to `digits` significant digits, with the decimals that shows. The decimals
-/// are counted on the rounded value: 0.9996 rounds to 1.00, not "1.000", so the text read back
-/// and shown again is the same text.
-fn round_significant(value: f32, digits: i32) -> (f64, usize) {
-    let decimals = |v: f64| (digits - 1 - v.abs().log10().floor() as i32).clamp(0, 9);
-    let scale = 10f64.powi(decimals(value as f64));
-    let rounded = (value as f64 * scale).round() / scale;
-    (rounded, decimals(rounded) as usize)
-}
-
-/// Seconds as text, three significant digits: milliseconds below one second (decided on the
-/// rounded value, so 0.9996 s reads "1.00 s").
-pub fn format_seconds(s: f32) -> String {
-    let rounded = if s > 0.0 && s.is_finite() {
-        round_significant(s, 3).0 as f32
-    } else {
-        s
-    };
-    if rounded < 1.0 {
-        format!("{} ms", format_significant(s * 1_000.0, 3))
-    } else {
-        format!("{} s", format_significant(s, 3))
-    }
-}
-
-/// Parses "12 ms", "1.5 s" or a bare number of seconds.
-pub fn parse_seconds(text: &str) -> Option<f32> {
-    let t = text.trim().to_ascii_lowercase();
-    let value = if let Some(ms) = t.strip_suffix("ms") {
-        ms.trim().parse::<f32>().ok()? / 1_000.0
-    } else {
-        t.strip_suffix('s')
-            .unwrap_or(&t)
-            .trim()
-            .parse::<f32>()
-            .ok()?
-    };
-    value.is_finite().then_some(value)
 }
 
 impl Default for DarDdspParams {
@@ -518,6 +531,46 @@ impl Default for DarDdspParams {
             breath_d: theta_param(P::BreathDecay),
             vel_lvl: theta_param(P::VelocityToLevel),
             vel_brt: theta_param(P::VelocityToBrightness),
+            bend_range: IntParam::new("Bend Range", 2, IntRange::Linear { min: 0, max: 48 })
+                .with_unit(" st"),
+            mpe: BoolParam::new("MPE", false),
+            mpe_bend: IntParam::new("MPE Bend Range", 48, IntRange::Linear { min: 1, max: 96 })
+                .with_unit(" st"),
+            wheel_vib: unit_param(
+                "Mod Wheel Vibrato",
+                50.0,
+                FloatRange::Linear {
+                    min: 0.0,
+                    max: 100.0,
+                },
+                Unit::Cents,
+            ),
+            press_brt: unit_param(
+                "Pressure Brightness",
+                1.0,
+                FloatRange::Linear { min: 0.0, max: 4.0 },
+                Unit::Octaves,
+            ),
+            voices: IntParam::new(
+                "Voices",
+                MAX_VOICES as i32,
+                IntRange::Linear {
+                    min: 1,
+                    max: MAX_VOICES as i32,
+                },
+            ),
+            voice_mode: EnumParam::new("Voice Mode", VoiceModeParam::Poly),
+            glide: unit_param(
+                "Glide",
+                0.0,
+                FloatRange::Skewed {
+                    min: 0.0,
+                    max: 2.0,
+                    factor: FloatRange::skew_factor(-2.0),
+                },
+                Unit::Seconds,
+            ),
+            vel_curve: EnumParam::new("Velocity Curve", VelocityCurveParam::Linear),
             sc_listen: BoolParam::new("Sidechain Listen", false),
             mode: EnumParam::new("Mode", ModeParam::Learn),
             // None of these carry a smoother: the learner reads them per chunk of sidechain.
@@ -588,6 +641,21 @@ impl DarDdspParams {
         ]
     }
 
+    /// How the synth is played now. Lock-free: atomic reads only.
+    pub fn play_settings(&self) -> PlaySettings {
+        PlaySettings {
+            mode: self.voice_mode.value().into(),
+            polyphony: self.voices.value().clamp(1, MAX_VOICES as i32) as usize,
+            glide_seconds: self.glide.value(),
+            bend_range: self.bend_range.value() as f32,
+            mpe: self.mpe.value(),
+            mpe_bend_range: self.mpe_bend.value() as f32,
+            wheel_vibrato_cents: self.wheel_vib.value(),
+            pressure_octaves: self.press_brt.value(),
+            velocity: self.vel_curve.value().into(),
+        }
+    }
+
     /// θ as the host has set it now (plain values). Lock-free: atomic reads only.
     pub fn theta(&self) -> Theta<f32> {
         self.theta_params().map(|p| p.value())
@@ -625,32 +693,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn significant_digits_keep_small_values_apart() {
-        assert_eq!(format_significant(0.00137, 3), "0.00137");
-        assert_eq!(format_significant(0.05, 3), "0.0500");
-        assert_eq!(format_significant(0.4123, 3), "0.412");
-        assert_eq!(format_significant(0.0, 3), "0");
-        assert_ne!(format_significant(0.0011, 3), format_significant(0.0014, 3));
-        // Rounding that carries into the next decade shows the next decade's decimals.
-        assert_eq!(format_significant(0.99963, 3), "1.00");
-        assert_eq!(format_seconds(0.00099963), "1.00 ms");
-        assert_eq!(format_seconds(0.99963), "1.00 s");
-    }
-
-    /// Value → text → value → text gives the same text at every decade boundary and between
-    /// (the conformance suite and clap-validator check this through the host).
-    #[test]
-    fn seconds_text_round_trips() {
-        let mut s = 1e-4f32;
-        while s < 20.0 {
-            let text = format_seconds(s);
-            let back = parse_seconds(&text).expect("parses");
-            assert_eq!(format_seconds(back), text, "{s} s");
-            s *= 1.0002;
-        }
-    }
-
-    #[test]
     fn parameter_ids_match_the_theta_table() {
         let params = DarDdspParams::default();
         let map = params.param_map();
@@ -683,32 +725,38 @@ mod tests {
         }
     }
 
+    /// Every knob the host sees, at 2001 positions, through the host's own path: position →
+    /// text → position → text gives the same text (what clap-validator's conversion test and
+    /// its fuzzer check), and a θ reads back within one display step.
     #[test]
-    fn values_survive_text_round_trips() {
+    fn every_parameter_round_trips_through_its_text() {
         let params = DarDdspParams::default();
-        for (i, p) in params.theta_params().iter().enumerate() {
-            for u in [0.0f32, 0.13, 0.5, 0.77, 1.0] {
+        let positions = (0..=2_000).map(|i| i as f32 / 2_000.0);
+        for (id, ptr, _) in params.param_map() {
+            for u in positions.clone() {
+                // SAFETY: the pointer comes from `params`, which outlives this loop.
+                let (text, back, again) = unsafe {
+                    let text = ptr.normalized_value_to_string(u, true);
+                    let back = ptr
+                        .string_to_normalized_value(&text)
+                        .unwrap_or_else(|| panic!("{id}: cannot read {text:?}"));
+                    (text, back, ptr.normalized_value_to_string(back, true))
+                };
+                assert_eq!(again, text, "{id} at {u} (read back at {back})");
+            }
+        }
+        for (p, spec) in params.theta_params().iter().zip(&SPECS) {
+            for u in positions.clone() {
                 let text = p.normalized_value_to_string(u, true);
-                let back = p
-                    .string_to_normalized_value(&text)
-                    .unwrap_or_else(|| panic!("{}: cannot parse {text:?}", SPECS[i].id));
+                let back = p.string_to_normalized_value(&text).expect("reads");
                 let (a, b) = (p.preview_plain(u), p.preview_plain(back));
+                let step = text::display_step(spec.unit, a) * 1.01 + a.abs() * 1e-5;
                 assert!(
-                    (a - b).abs() <= 0.02 * a.abs().max(0.01),
-                    "{}: {text} {a} {b}",
-                    SPECS[i].id
+                    (a - b).abs() <= step,
+                    "{}: {a} reads back as {b} from {text}",
+                    spec.id
                 );
             }
         }
-    }
-
-    #[test]
-    fn seconds_parse_and_format() {
-        assert_eq!(parse_seconds("12 ms"), Some(0.012));
-        assert_eq!(parse_seconds("1.5 s"), Some(1.5));
-        assert_eq!(parse_seconds("2"), Some(2.0));
-        assert_eq!(parse_seconds("nan"), None);
-        assert_eq!(parse_seconds("fast"), None);
-        assert_eq!(format_seconds(0.0125), "12.5 ms");
     }
 }

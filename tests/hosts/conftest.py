@@ -15,7 +15,8 @@ import pytest
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 SR = 48_000
 
-# The synth's parameters as hosts name them: the 42 θ of the plant, then the plugin's own.
+# The synth's parameters as hosts name them: the 42 θ of the plant, the playing controls, then
+# the plugin's own.
 THETA_NAMES = [
     "Saw Level", "Pulse Level", "Pulse Width", "Sine Level", "Noise Level",
     "Filter Cutoff", "Filter Resonance", "Filter Env Amount", "Key Tracking",
@@ -28,7 +29,11 @@ THETA_NAMES = [
     "Body 2 Q", "Breath Level", "Breath Freq", "Breath Q", "Breath Decay", "Velocity to Level",
     "Velocity to Brightness",
 ]
-PARAM_NAMES = THETA_NAMES + [
+PLAYING_NAMES = [
+    "Bend Range", "MPE", "MPE Bend Range", "Mod Wheel Vibrato", "Pressure Brightness", "Voices",
+    "Voice Mode", "Glide", "Velocity Curve",
+]
+PARAM_NAMES = THETA_NAMES + PLAYING_NAMES + [
     "Sidechain Listen", "Mode", "Vigilance", "Learn Rate", "Resonance", "Prototype",
     "Morph Target", "Morph", "Learner Sync",
 ]

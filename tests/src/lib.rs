@@ -21,5 +21,6 @@ pub mod usage;
 pub use bundle::{PLUGIN_ID, clap_bundle, clap_bundle_release, load_plugin};
 pub use clap_host::{
     AudioPortDesc, AudioSide, Block, BlockOut, ClapHost, Descriptor, Extra, HostCallbacks,
-    MainSide, NoteEv, ParamEv, ParamInfo, Sidechain, Transport, block_stats, param, scan,
+    MainSide, NoteEv, NoteExpressionType, ParamEv, ParamInfo, Sidechain, Transport, block_stats,
+    param, scan,
 };

@@ -16,8 +16,9 @@ const MAX_BLOCK: u32 = 1_024;
 /// A typical host block.
 const BLOCK: usize = 256;
 
-/// The 42 θ of the plant, then the plugin's own parameters, as hosts see them.
-const PARAM_NAMES: [&str; 51] = [
+/// The 42 θ of the plant, then the playing controls, then the plugin's own parameters, as hosts
+/// see them.
+const PARAM_NAMES: [&str; 60] = [
     "Saw Level",
     "Pulse Level",
     "Pulse Width",
@@ -60,6 +61,15 @@ const PARAM_NAMES: [&str; 51] = [
     "Breath Decay",
     "Velocity to Level",
     "Velocity to Brightness",
+    "Bend Range",
+    "MPE",
+    "MPE Bend Range",
+    "Mod Wheel Vibrato",
+    "Pressure Brightness",
+    "Voices",
+    "Voice Mode",
+    "Glide",
+    "Velocity Curve",
     "Sidechain Listen",
     "Mode",
     "Vigilance",

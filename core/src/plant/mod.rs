@@ -6,11 +6,13 @@ pub mod algebra;
 pub mod archetypes;
 pub mod body;
 pub mod envelope;
+pub mod expression;
 pub mod filter;
 pub mod glide;
 pub mod oscillator;
 pub mod render;
 pub mod synth;
+pub mod text;
 pub mod theta;
 pub mod voice;
 

@@ -2,8 +2,8 @@
 //! at a control rate, and block rendering that does not depend on the block size.
 
 use super::body::Body;
-use super::theta::{N_THETA, SPECS, Theta, from_knobs, to_knobs};
-use super::voice::{Voice, VoiceCoeffs};
+use super::theta::{N_THETA, P, SPECS, Theta, from_knobs, to_knobs};
+use super::voice::{FILTER_UPDATE, Voice, VoiceCoeffs};
 use crate::num::real::Real;
 use crate::num::units::note_to_hz;
 
@@ -30,8 +30,18 @@ const SETTLED: f32 = 1e-5;
 pub struct Synth<T: Real> {
     /// The voice pool. Audio (or learner) thread only.
     voices: [Voice<T>; MAX_VOICES],
-    /// The body's bells, on the voices' sum.
+    /// The body's bells, on the voices' sum (the left channel's when voices are panned).
     body: Body<T>,
+    /// The right channel's bells while some voice is panned; otherwise a copy of `body`.
+    body_r: Body<T>,
+    /// Voices that play (1–[`MAX_VOICES`]); notes beyond steal among them. Set by the player.
+    polyphony: usize,
+    /// Per-voice offsets of θ (polyphonic modulation) and the coefficients they make. Empty
+    /// until [`Self::enable_voice_modulation`] allocates one per voice (main thread): the
+    /// learner never needs them.
+    mods: Vec<VoiceMods<T>>,
+    /// Whether some voice's offsets changed since its coefficients were made.
+    mods_dirty: bool,
     /// Sample rate, Hz. Set at construction and by [`Self::set_sample_rate`].
     sample_rate: f32,
     /// θ as it drives the voices now (smoothed), musical units.
@@ -65,6 +75,10 @@ impl<T: Real> Synth<T> {
         Self {
             voices: [Voice::default(); MAX_VOICES],
             body: Body::default(),
+            body_r: Body::default(),
+            polyphony: MAX_VOICES,
+            mods: Vec::new(),
+            mods_dirty: false,
             sample_rate,
             theta: theta_t,
             target_u: u,
@@ -133,6 +147,19 @@ impl<T: Real> Synth<T> {
     /// Starts a note at an explicit frequency (the learner plays a target's measured pitch);
     /// `note` is the key it is released by.
     pub fn note_on_hz(&mut self, note: u8, f0_hz: f32, velocity: f32) {
+        self.start_voice(note, 0, f0_hz, velocity);
+    }
+
+    /// Starts `note` on MIDI `channel` at `f0_hz` and returns the voice it took: the one already
+    /// playing this note on this channel, else an idle one, else a stolen one (see
+    /// [`Self::pick_voice`]). Velocity 0 (or below) is a note-off and returns `None`.
+    pub fn start_voice(
+        &mut self,
+        note: u8,
+        channel: u8,
+        f0_hz: f32,
+        velocity: f32,
+    ) -> Option<usize> {
         let velocity = if velocity.is_nan() {
             1.0
         } else {
@@ -140,17 +167,87 @@ impl<T: Real> Synth<T> {
         };
         if velocity == 0.0 {
             self.note_off(note);
-            return;
+            return None;
         }
         let f0_hz = if f0_hz.is_finite() {
             f0_hz.max(0.0)
         } else {
             0.0
         };
-        let slot = self.pick_voice(note);
+        let slot = self.pick_voice(note, channel);
         let age = self.next_age;
         self.next_age += 1;
-        self.voices[slot].start(note, f0_hz, velocity, age, self.sample_rate);
+        let voice = &mut self.voices[slot];
+        voice.start(note, f0_hz, velocity, age, self.sample_rate);
+        voice.set_channel(channel);
+        if let Some(m) = self.mods.get_mut(slot)
+            && m.on
+        {
+            // A new note starts from the knobs; its modulation arrives with it.
+            m.offsets = [0.0; N_THETA];
+            m.on = false;
+        }
+        Some(slot)
+    }
+
+    /// The voices, by slot.
+    pub fn voices(&self) -> &[Voice<T>; MAX_VOICES] {
+        &self.voices
+    }
+
+    /// One voice, to change its expression, channel or pedal hold (the player's work).
+    pub fn voice_mut(&mut self, slot: usize) -> &mut Voice<T> {
+        &mut self.voices[slot.min(MAX_VOICES - 1)]
+    }
+
+    /// Control steps per second of the voices' pitch, filter and LFO.
+    pub fn control_rate(&self) -> f32 {
+        self.sample_rate / FILTER_UPDATE as f32
+    }
+
+    /// Limits the voices that play to the first `n` (1–[`MAX_VOICES`]); voices above the limit
+    /// are released.
+    pub fn set_polyphony(&mut self, n: usize) {
+        let n = n.clamp(1, MAX_VOICES);
+        if n < self.polyphony {
+            for v in &mut self.voices[n..] {
+                v.release();
+            }
+        }
+        self.polyphony = n;
+    }
+
+    /// Makes room for per-voice θ offsets (polyphonic modulation). Main thread; allocates once.
+    pub fn enable_voice_modulation(&mut self) {
+        if self.mods.is_empty() {
+            let m = VoiceMods {
+                offsets: [0.0; N_THETA],
+                on: false,
+                coeffs: self.coeffs,
+            };
+            self.mods = vec![m; MAX_VOICES];
+        }
+    }
+
+    /// Offsets θ `p` of the voice in `slot` by `offset` of its knob range (normalised units, as
+    /// [`to_knobs`]). The synth-wide θ (the body's bells and the output gain) take no offset.
+    /// Does nothing before [`Self::enable_voice_modulation`].
+    pub fn set_voice_offset(&mut self, slot: usize, p: P, offset: f32) {
+        if SYNTH_WIDE.contains(&p) || !offset.is_finite() {
+            return;
+        }
+        if let Some(m) = self.mods.get_mut(slot) {
+            m.offsets[p as usize] = offset.clamp(-1.0, 1.0);
+            m.on = m.offsets.iter().any(|&o| o != 0.0);
+            self.mods_dirty = true;
+            // The new coefficients take effect on this very sample.
+            self.countdown = 0;
+        }
+    }
+
+    /// The voice's offset of θ `p`, normalised units (0 without modulation).
+    pub fn voice_offset(&self, slot: usize, p: P) -> f32 {
+        self.mods.get(slot).map_or(0.0, |m| m.offsets[p as usize])
     }
 
     /// Releases every sounding voice playing `note`. A note-off with no note-on does nothing.
@@ -182,6 +279,7 @@ impl<T: Real> Synth<T> {
             v.reset();
         }
         self.body.reset();
+        self.body_r.reset();
     }
 
     /// Silences every voice at once and jumps θ to its target.
@@ -204,6 +302,31 @@ impl<T: Real> Synth<T> {
     /// Renders `out.len()` samples of the mono mix, overwriting `out`. The result does not
     /// depend on how a long render is split into calls.
     pub fn render(&mut self, out: &mut [T]) {
+        self.render_into(out, None);
+        self.body_r = self.body;
+    }
+
+    /// Renders a stereo pair (equal lengths), overwriting both. While no voice is panned both
+    /// channels carry the mono mix bit for bit; panned voices are weighed by
+    /// [`super::expression::Expression::pan_gains`] and each channel runs its own bells.
+    pub fn render_stereo(&mut self, left: &mut [T], right: &mut [T]) {
+        let len = left.len().min(right.len());
+        let (left, right) = (&mut left[..len], &mut right[..len]);
+        if self
+            .voices
+            .iter()
+            .any(|v| v.is_active() && v.expression().pan != 0.0)
+        {
+            self.render_into(left, Some(right));
+        } else {
+            self.render(left);
+            right.copy_from_slice(left);
+        }
+    }
+
+    /// The render loop: voices, bells and output gain, per control period; `right` makes it
+    /// stereo with panned voices.
+    fn render_into(&mut self, out: &mut [T], mut right: Option<&mut [T]>) {
         let mut start = 0;
         while start < out.len() {
             if self.countdown == 0 {
@@ -212,27 +335,36 @@ impl<T: Real> Synth<T> {
             let len = (self.countdown as usize).min(out.len() - start);
             let chunk = &mut out[start..start + len];
             chunk.fill(T::cst(0.0));
-            for v in self.voices.iter_mut().filter(|v| v.is_active()) {
-                v.render_add(&self.coeffs, chunk);
+            let mut pair = right.as_deref_mut().map(|r| &mut r[start..start + len]);
+            if let Some(r) = pair.as_deref_mut() {
+                r.fill(T::cst(0.0));
             }
-            if Body::any_on(&self.coeffs.body) {
-                for s in chunk.iter_mut() {
-                    *s = self.body.tick(*s, &self.coeffs.body);
+            for (i, v) in self.voices.iter_mut().enumerate() {
+                if !v.is_active() {
+                    continue;
                 }
-                if self.voices.iter().all(|v| !v.is_active()) {
-                    self.body.settle();
+                let c = match self.mods.get(i) {
+                    Some(m) if m.on => &m.coeffs,
+                    _ => &self.coeffs,
+                };
+                match pair.as_deref_mut() {
+                    Some(r) => v.render_add_panned(c, chunk, r),
+                    None => v.render_add(c, chunk),
                 }
             }
-            if self.gain_from.val() == self.coeffs.gain.val() {
-                let gain = self.coeffs.gain;
-                chunk.iter_mut().for_each(|s| *s *= gain);
-            } else {
-                // Gliding: ramp the gain linearly across the control period.
-                let done = CONTROL_PERIOD - self.countdown;
-                let slope = (self.coeffs.gain - self.gain_from) * (1.0 / CONTROL_PERIOD as f32);
-                for (i, s) in chunk.iter_mut().enumerate() {
-                    *s *= self.gain_from + slope * (done + i as u32 + 1) as f32;
-                }
+            let silent = self.voices.iter().all(|v| !v.is_active());
+            let (from, to) = (self.gain_from, self.coeffs.gain);
+            // Only read while the gain ramps, when the period is a control period.
+            let done = CONTROL_PERIOD.saturating_sub(self.countdown);
+            finish(
+                chunk,
+                &mut self.body,
+                &self.coeffs,
+                silent,
+                (from, to, done),
+            );
+            if let Some(r) = pair {
+                finish(r, &mut self.body_r, &self.coeffs, silent, (from, to, done));
             }
             self.countdown -= len as u32;
             start += len;
@@ -244,6 +376,7 @@ impl<T: Real> Synth<T> {
         self.gain_from = self.coeffs.gain;
         if !self.smoothing {
             self.countdown = IDLE_PERIOD;
+            self.update_voice_coeffs();
             return;
         }
         self.countdown = CONTROL_PERIOD;
@@ -264,21 +397,90 @@ impl<T: Real> Synth<T> {
     fn update_coeffs(&mut self) {
         self.theta = from_knobs(&self.current_u);
         self.coeffs = VoiceCoeffs::from_theta(&self.theta, self.sample_rate);
+        self.mods_dirty = true;
+        self.update_voice_coeffs();
     }
 
-    /// The voice for a new note: the one already playing this note, else an idle one, else the
-    /// oldest releasing one, else the oldest of all (voice stealing).
-    fn pick_voice(&self, note: u8) -> usize {
+    /// Remakes the coefficients of the voices that carry offsets, when θ or an offset moved.
+    fn update_voice_coeffs(&mut self) {
+        if !self.mods_dirty {
+            return;
+        }
+        self.mods_dirty = false;
+        for m in self.mods.iter_mut().filter(|m| m.on) {
+            let mut u = self.current_u;
+            for (u, o) in u.iter_mut().zip(&m.offsets) {
+                *u = (*u + o).clamp(0.0, 1.0);
+            }
+            m.coeffs = VoiceCoeffs::from_theta(&from_knobs(&u), self.sample_rate);
+        }
+    }
+
+    /// The voice for a new note, among the first [`Self::set_polyphony`] slots: the one
+    /// already playing this note on this channel, else an idle one, else the oldest releasing
+    /// one, else the oldest one the sustain pedal holds, else the oldest of all (voice
+    /// stealing: a key still down is taken last).
+    fn pick_voice(&self, note: u8, channel: u8) -> usize {
         let oldest = |pred: &dyn Fn(&Voice<T>) -> bool| {
-            (0..MAX_VOICES)
+            (0..self.polyphony)
                 .filter(|&i| pred(&self.voices[i]))
                 .min_by_key(|&i| self.voices[i].age())
         };
-        oldest(&|v| v.is_active() && v.note() == note)
+        oldest(&|v| v.is_active() && v.note() == note && v.channel() == channel)
             .or_else(|| oldest(&|v| !v.is_active()))
             .or_else(|| oldest(&|v| v.is_releasing()))
+            .or_else(|| oldest(&|v| v.is_pedal_held()))
             .or_else(|| oldest(&|_| true))
             .unwrap_or(0)
+    }
+}
+
+/// The θ that act on the voices' sum, not per voice: no polyphonic offset reaches them.
+pub const SYNTH_WIDE: [P; 7] = [
+    P::Gain,
+    P::Body1Freq,
+    P::Body1Gain,
+    P::Body1Q,
+    P::Body2Freq,
+    P::Body2Gain,
+    P::Body2Q,
+];
+
+/// One voice's polyphonic offsets and the coefficients they make.
+#[derive(Debug, Clone, Copy)]
+struct VoiceMods<T: Real> {
+    /// Offset of each θ, normalised units; written by the player (audio thread).
+    offsets: [f32; N_THETA],
+    /// Whether any offset is non-zero (else the voice plays the shared coefficients).
+    on: bool,
+    /// The voice's coefficients from the smoothed θ plus `offsets`; remade at the control rate.
+    coeffs: VoiceCoeffs<T>,
+}
+
+/// A control period's mix made final: the bells (settled when every voice is silent), then the
+/// output gain, ramped linearly across the period while it glides (`from`, `to`, samples done).
+fn finish<T: Real>(
+    chunk: &mut [T],
+    body: &mut Body<T>,
+    c: &VoiceCoeffs<T>,
+    silent: bool,
+    (from, to, done): (T, T, u32),
+) {
+    if Body::any_on(&c.body) {
+        for s in chunk.iter_mut() {
+            *s = body.tick(*s, &c.body);
+        }
+        if silent {
+            body.settle();
+        }
+    }
+    if from.val() == to.val() {
+        chunk.iter_mut().for_each(|s| *s *= to);
+    } else {
+        let slope = (to - from) * (1.0 / CONTROL_PERIOD as f32);
+        for (i, s) in chunk.iter_mut().enumerate() {
+            *s *= from + slope * (done + i as u32 + 1) as f32;
+        }
     }
 }
 

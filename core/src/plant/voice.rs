@@ -5,6 +5,7 @@
 
 use super::body::{BellCoeffs, BodyCoeffs};
 use super::envelope::{Adsr, AdsrCoeffs, Stage};
+use super::expression::Expression;
 use super::filter::{Svf, SvfCoeffs};
 use super::oscillator::Oscillators;
 use super::theta::{P, Theta};
@@ -178,6 +179,14 @@ impl<T: Real> VoiceCoeffs<T> {
 pub struct Voice<T: Real> {
     /// MIDI note the voice plays; set on note-on.
     note: u8,
+    /// MIDI channel of the note (0–15; MPE gives each note its own). Set by the player.
+    channel: u8,
+    /// Whether the sustain pedal holds the voice after its key went up. Set by the player.
+    pedal: bool,
+    /// The note's own frequency before bend and glide, Hz. Set at note start.
+    f0_hz: f32,
+    /// The player's bend, glide, level, pan, brightness and vibrato (rest values: none).
+    expr: Expression,
     /// Note-on velocity, 0–1.
     velocity: f32,
     /// Octaves of the note above C4 (261.63 Hz), for key tracking. Set at note start.
@@ -232,6 +241,9 @@ impl<T: Real> Voice<T> {
         }
         self.dinc = T::cst(0.0);
         self.note = note;
+        self.f0_hz = f0_hz;
+        self.pedal = false;
+        self.expr.restart();
         self.velocity = velocity;
         self.key_octaves = (f0_hz.max(1.0) / KEY_REFERENCE_HZ).log2();
         self.age = age;
@@ -277,6 +289,45 @@ impl<T: Real> Voice<T> {
         self.age
     }
 
+    /// MIDI channel of the note.
+    pub fn channel(&self) -> u8 {
+        self.channel
+    }
+
+    /// Sets the note's MIDI channel (the player's bookkeeping; the sound does not change).
+    pub fn set_channel(&mut self, channel: u8) {
+        self.channel = channel;
+    }
+
+    /// Whether the sustain pedal holds the voice.
+    pub fn is_pedal_held(&self) -> bool {
+        self.pedal
+    }
+
+    /// Marks the voice held by the sustain pedal (its key is up) or not.
+    pub fn set_pedal_held(&mut self, held: bool) {
+        self.pedal = held;
+    }
+
+    /// The player's expression of this voice.
+    pub fn expression(&self) -> &Expression {
+        &self.expr
+    }
+
+    /// The player's expression of this voice, to change.
+    pub fn expression_mut(&mut self) -> &mut Expression {
+        &mut self.expr
+    }
+
+    /// Moves a sounding voice to another note without restarting its envelopes (legato).
+    pub fn retune(&mut self, note: u8, f0_hz: f32) {
+        self.note = note;
+        self.f0_hz = f0_hz;
+        self.key_octaves = (f0_hz.max(1.0) / KEY_REFERENCE_HZ).log2();
+        self.expr.restart();
+        self.expr.touch();
+    }
+
     /// Advances `n` samples without output, for the learner's windows: the envelopes, the
     /// LFO's clock, the pitch envelope and the breath's decay step exactly (values and
     /// derivatives); the oscillators advance at the note's own pitch, and the filters are left
@@ -317,27 +368,60 @@ impl<T: Real> Voice<T> {
         }
     }
 
+    /// Adds the voice to a stereo pair, weighed by its pan.
+    pub fn render_add_panned(&mut self, c: &VoiceCoeffs<T>, left: &mut [T], right: &mut [T]) {
+        let (gl, gr) = self.expr.pan_gains();
+        for (l, r) in left.iter_mut().zip(right.iter_mut()) {
+            let x = self.tick(c);
+            *l += x * gl;
+            *r += x * gr;
+        }
+    }
+
+    /// The player moved the pitch (bend, glide): the oscillators take the new frequency. Kept
+    /// out of the control step's inlined body: it is rare, and the step runs for every voice.
+    #[cold]
+    #[inline(never)]
+    fn bend_pitch(&mut self, sample_rate: f32) {
+        let ratio = self.expr.step_pitch();
+        self.osc.set_frequency(self.f0_hz * ratio, sample_rate);
+    }
+
     /// One control step: filter envelope and coefficients, LFO, pitch, level, breath decay.
     #[inline(always)]
     fn control(&mut self, c: &VoiceCoeffs<T>) {
         let fenv = self.filter_env.tick(&c.filter);
-        let bright = c.vel_bright * (self.velocity - 1.0);
+        if self.expr.pitch_moves() {
+            self.bend_pitch(c.sample_rate);
+        }
+        let mut bright = c.vel_bright * (self.velocity - 1.0);
+        if self.expr.bright != 0.0 {
+            bright = bright + self.expr.bright;
+        }
         let cutoff =
             c.cutoff_hz * exp2(c.env_octaves * fenv + c.key_track * self.key_octaves + bright);
         self.svf = SvfCoeffs::new(cutoff, c.damping, c.sample_rate);
         self.svf_countdown = FILTER_UPDATE;
-        let vel = -c.vel_level + 1.0 + c.vel_level * self.velocity;
+        let mut vel = -c.vel_level + 1.0 + c.vel_level * self.velocity;
+        if self.expr.gain != 1.0 {
+            vel = vel * self.expr.gain;
+        }
         let t = self.steps as f32;
         self.steps += 1;
-        if c.pitch_on || c.tremolo_on {
+        // The player's vibrato (mod wheel, note expression) rides the patch's LFO, unfaded.
+        let wheel = self.expr.vibrato;
+        if c.pitch_on || c.tremolo_on || wheel != 0.0 {
             let lfo = sin_2pi(c.lfo_rate * t);
             let fade = if (c.lfo_fade * t).val() < 1.0 {
                 c.lfo_fade * t
             } else {
                 T::cst(1.0)
             };
-            if c.pitch_on {
-                let octaves = c.vibrato * lfo * fade + c.pitch_env * self.pitch_level;
+            if c.pitch_on || wheel != 0.0 {
+                let mut octaves = c.vibrato * lfo * fade + c.pitch_env * self.pitch_level;
+                if wheel != 0.0 {
+                    octaves += lfo * wheel;
+                }
                 // dt0 + dt0·(2^x − 1): exactly dt0 at zero bend, as when the section is off.
                 let dt0 = self.osc.dt0();
                 let inc = exp2_m1(octaves).mul_plain(dt0).add_plain(dt0);

@@ -6,6 +6,8 @@ use super::callbacks::TestHost;
 use super::events::{Extra, NoteEv, ParamEv, Transport, fill_events};
 use super::ports::AudioPortDesc;
 use anyhow::{Context, Result, bail, ensure};
+use clack_host::events::Match;
+use clack_host::events::event_types::NoteEndEvent;
 use clack_host::prelude::*;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -118,6 +120,8 @@ pub struct BlockOut {
     pub out: [Vec<f32>; 2],
     /// Wall time of the plugin's process call.
     pub elapsed: Duration,
+    /// Note ids of the voices the plugin said ended (CLAP note-end events), in order.
+    pub ended: Vec<u32>,
 }
 
 /// The audio side of an active plugin: what the audio thread of a DAW owns. It can move to
@@ -328,6 +332,18 @@ impl AudioSide {
         let right = main.get(1).unwrap_or(left);
         let out = [left[..frames].to_vec(), right[..frames].to_vec()];
         self.steady_time += frames as u64;
-        Ok(BlockOut { out, elapsed })
+        let ended = out_events
+            .iter()
+            .filter_map(|e| e.as_event::<NoteEndEvent>())
+            .filter_map(|e| match e.note_id() {
+                Match::Specific(id) => Some(id),
+                Match::All => None,
+            })
+            .collect();
+        Ok(BlockOut {
+            out,
+            elapsed,
+            ended,
+        })
     }
 }

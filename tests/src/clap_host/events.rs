@@ -5,8 +5,8 @@ use super::audio::Block;
 use anyhow::{Context, Result, ensure};
 use clack_host::events::Match;
 use clack_host::events::event_types::{
-    MidiEvent, NoteChokeEvent, NoteOffEvent, NoteOnEvent, ParamValueEvent, TransportEvent,
-    TransportFlags,
+    MidiEvent, NoteChokeEvent, NoteExpressionEvent, NoteExpressionType, NoteOffEvent, NoteOnEvent,
+    ParamModEvent, ParamValueEvent, TransportEvent, TransportFlags,
 };
 use clack_host::events::{EventFlags, EventHeader};
 use clack_host::prelude::*;
@@ -68,13 +68,69 @@ pub enum Extra {
     ChokeAll(u32),
     /// A raw MIDI 1.0 message on note port 0, at this sample.
     Midi(u32, [u8; 3]),
+    /// A note with a host note id, as Bitwig and other CLAP hosts send them.
+    IdNote {
+        /// Sample of the event.
+        time: u32,
+        /// The host's note id.
+        id: u32,
+        /// MIDI channel, 0–15.
+        channel: u16,
+        /// MIDI key.
+        key: u16,
+        /// Velocity, 0–1.
+        velocity: f64,
+        /// Note-on (else note-off).
+        on: bool,
+    },
+    /// A CLAP note expression for note `id` on `key`, channel 0.
+    Expression {
+        /// Sample of the event.
+        time: u32,
+        /// The host's note id.
+        id: u32,
+        /// MIDI key.
+        key: u16,
+        /// Which expression.
+        kind: NoteExpressionType,
+        /// Its value, in CLAP's units for it.
+        value: f64,
+    },
+    /// A polyphonic modulation of parameter `param` for note `id` on `key`, channel 0; `amount`
+    /// in the parameter's CLAP value units.
+    ParamMod {
+        /// Sample of the event.
+        time: u32,
+        /// The host's note id.
+        id: u32,
+        /// MIDI key.
+        key: u16,
+        /// The CLAP parameter id.
+        param: u32,
+        /// Offset from the parameter's value.
+        amount: f64,
+    },
 }
 
 impl Extra {
+    /// The same event at sample `t`.
+    pub fn at(mut self, t: u32) -> Self {
+        match &mut self {
+            Self::AllNotesOff(time) | Self::ChokeAll(time) | Self::Midi(time, _) => *time = t,
+            Self::IdNote { time, .. }
+            | Self::Expression { time, .. }
+            | Self::ParamMod { time, .. } => *time = t,
+        }
+        self
+    }
+
     /// The sample it lands on.
     pub fn time(&self) -> u32 {
         match *self {
             Self::AllNotesOff(t) | Self::ChokeAll(t) | Self::Midi(t, _) => t,
+            Self::IdNote { time, .. }
+            | Self::Expression { time, .. }
+            | Self::ParamMod { time, .. } => time,
         }
     }
 }
@@ -178,6 +234,42 @@ pub(super) fn fill_events(events: &mut EventBuffer, b: &Block) -> Result<()> {
             Extra::AllNotesOff(t) => events.push(&NoteOffEvent::new(t, Pckn::match_all(), 0.0)),
             Extra::ChokeAll(t) => events.push(&NoteChokeEvent::new(t, Pckn::match_all())),
             Extra::Midi(t, data) => events.push(&MidiEvent::new(t, 0, data)),
+            Extra::IdNote {
+                time,
+                id,
+                channel,
+                key,
+                velocity,
+                on,
+            } => {
+                let pckn = Pckn::new(0u16, channel, key, id);
+                if on {
+                    events.push(&NoteOnEvent::new(time, pckn, velocity));
+                } else {
+                    events.push(&NoteOffEvent::new(time, pckn, velocity));
+                }
+            }
+            Extra::Expression {
+                time,
+                id,
+                key,
+                kind,
+                value,
+            } => {
+                let pckn = Pckn::new(0u16, 0u16, key, id);
+                events.push(&NoteExpressionEvent::new(time, pckn, kind, value));
+            }
+            Extra::ParamMod {
+                time,
+                id,
+                key,
+                param,
+                amount,
+            } => {
+                let param = ClapId::from_raw(param).context("u32::MAX is not a parameter id")?;
+                let pckn = Pckn::new(0u16, 0u16, key, id);
+                events.push(&ParamModEvent::new(time, param, pckn, amount));
+            }
         }
     }
     // CLAP wants events in time order; the sort keeps insertion order at equal times, so
