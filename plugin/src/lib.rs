@@ -305,11 +305,10 @@ impl Plugin for DarDdsp {
             next_event = context.next_event();
         }
 
-        // The meter is GUI-only work: skip it while the editor is closed.
-        if self.params.editor.open.load(Ordering::Relaxed) {
-            self.sidechain_peak
-                .store(sidechain_peak(aux), Ordering::Relaxed);
-        }
+        // The panel's meter: a maximum over the block, cheap enough to keep whether or not the
+        // editor is open (nice-plug-egui does not tell an app it closed).
+        self.sidechain_peak
+            .store(sidechain_peak(aux), Ordering::Relaxed);
         if self.params.sc_listen.value() {
             mix_sidechain(outputs, aux);
         }

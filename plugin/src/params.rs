@@ -272,9 +272,6 @@ impl<'a> PersistentField<'a, MemoryState> for MemoryField {
 pub struct EditorField {
     /// The state the next editor opens with. Main thread writes on load, GUI reads.
     state: RwLock<Arc<EguiEditorState>>,
-    /// Whether the editor is open. GUI writes, audio thread reads (GUI-only work such as the
-    /// sidechain meter is skipped while closed).
-    pub open: AtomicBool,
 }
 
 impl EditorField {
@@ -288,7 +285,6 @@ impl Default for EditorField {
     fn default() -> Self {
         Self {
             state: RwLock::new(state_of_size(DEFAULT_SIZE)),
-            open: AtomicBool::new(false),
         }
     }
 }

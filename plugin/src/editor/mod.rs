@@ -7,6 +7,8 @@
 //! GUI thread, so nothing of the kind runs while the editor is closed.
 
 mod dump;
+#[cfg(target_os = "linux")]
+mod gl_pin;
 mod palette;
 mod panels;
 mod preset_dialog;
@@ -32,7 +34,6 @@ use nice_plug_egui::{
 use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::Instant;
 use view::Pick;
 
@@ -129,7 +130,9 @@ impl NiceEguiApp for App {
         _frame: &mut Frame,
     ) -> Result<(), nice_plug_egui::baseview::HandlerError> {
         self.gui = Some(gui);
-        self.params.editor.open.store(true, Ordering::Relaxed);
+        // The window has made its GL context: keep the driver loaded from now on.
+        #[cfg(target_os = "linux")]
+        gl_pin::pin_gl_libraries();
         Ok(())
     }
 
@@ -174,13 +177,6 @@ impl NiceEguiApp for App {
         // The gauges move with the audio: keep repainting while the editor is open.
         ui.ctx()
             .request_repaint_after(std::time::Duration::from_millis(50));
-    }
-
-    fn editor_closed(&mut self) {
-        self.gui = None;
-        self.params.editor.open.store(false, Ordering::Relaxed);
-        // Nothing GUI-only is kept while closed.
-        self.thumbs.clear();
     }
 }
 
