@@ -128,7 +128,7 @@ enum Command {
         #[arg(long)]
         renders: Option<PathBuf>,
         /// Leave these plant sections at their defaults in every method, to measure what each
-        /// one brings: lfo, pitch, drawbars, body1, body2, breath, velocity (comma-separated).
+        /// one brings: lfo, drawbars, body1, body2, velocity (comma-separated).
         #[arg(long, value_delimiter = ',')]
         without: Vec<String>,
         /// Run the search's runs with the theory's adaptive α and μ and its dither (the

@@ -1,15 +1,19 @@
 //! One gradient step of the learner: a dual-number render of an 8192-sample window of one note
-//! (as the objective renders it) with a partial for every learned θ (the core and seven section
-//! knobs, as a screened run learns), the multi-resolution STFT loss (with its log-mel term) and
-//! its gradient, chained to ∂L/∂θ. `dual_render_8192_core` renders with the core alone learned,
-//! as a run's first 64 steps do. Bound: 1.5× the first version's step, measured side by side
+//! (as the objective renders it) with a partial for every learned θ (the core and both bells,
+//! the costliest set a probe chooses), the multi-resolution STFT loss (with its log-mel term)
+//! and its gradient, chained to ∂L/∂θ. `dual_render_8192_core` renders with the core alone
+//! learned, as a run's first 64 steps do, and `dual_render_8192_drawbars` with the core and the
+//! drawbars, the probe's other full choice. Bound: 1.5× the first version's step, measured side by side
 //! (docs/RESULTS.md, "Benchmarks").
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use dar_ddsp_core::Real;
 use dar_ddsp_core::learning::loss::{DEFAULT_SIZES, MelTerm, MrStftLoss, chain_to_inputs};
 use dar_ddsp_core::plant::render::{NoteSpec, render_window};
-use dar_ddsp_core::plant::{Learned, N_THETA, P, SPECS, default_theta, dual_at_knobs};
+use dar_ddsp_core::plant::theta::{BODY1, BODY2};
+use dar_ddsp_core::plant::{
+    CORE, Learned, N_THETA, P, SECTION_NAMES, SECTIONS, SPECS, default_theta, dual_at_knobs,
+};
 use std::hint::black_box;
 
 const WINDOW: usize = 8_192;
@@ -43,16 +47,8 @@ fn gradient_step(c: &mut Criterion) {
     let mut values = vec![0.0f32; WINDOW];
     let mut dl_dy = vec![0.0f32; WINDOW];
 
-    // The core and the first bell and the breath (seven section knobs), as a screened run might.
-    let learned = Learned::new(dar_ddsp_core::plant::CORE.into_iter().chain([
-        P::Body1Freq,
-        P::Body1Gain,
-        P::Body1Q,
-        P::BreathLevel,
-        P::BreathFreq,
-        P::BreathQ,
-        P::BreathDecay,
-    ]));
+    // The core and both bells, as a screened run may learn them.
+    let learned = Learned::new(CORE.into_iter().chain(BODY1).chain(BODY2));
     c.bench_function("gradient_step_8192", |b| {
         b.iter(|| {
             let theta = dual_at_knobs(&z, &learned);
@@ -72,7 +68,19 @@ fn gradient_step(c: &mut Criterion) {
             black_box(y[WINDOW - 1].v)
         })
     });
-    let core = Learned::new(dar_ddsp_core::plant::CORE);
+    let at = SECTION_NAMES
+        .iter()
+        .position(|n| *n == "drawbars")
+        .expect("a drawbars section");
+    let drawbars = SECTIONS[at].iter().copied();
+    let drawbars = dual_at_knobs(&z, &Learned::new(CORE.into_iter().chain(drawbars)));
+    c.bench_function("dual_render_8192_drawbars", |b| {
+        b.iter(|| {
+            render(black_box(&drawbars), &mut y);
+            black_box(y[WINDOW - 1].v)
+        })
+    });
+    let core = Learned::new(CORE);
     let theta_core = dual_at_knobs(&z, &core);
     c.bench_function("dual_render_8192_core", |b| {
         b.iter(|| {

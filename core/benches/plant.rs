@@ -27,15 +27,12 @@ fn core_theta() -> Theta<f32> {
     theta
 }
 
-/// And every section sounding: vibrato and tremolo, pitch envelope, drawbars, both bells,
-/// breath, velocity.
+/// And every section sounding: vibrato and tremolo, drawbars, both bells, velocity.
 fn all_sections_theta() -> Theta<f32> {
     let mut theta = core_theta();
     for (p, v) in [
         (P::VibratoDepth, 20.0),
         (P::TremoloDepth, 0.2),
-        (P::PitchEnvAmount, 0.5),
-        (P::PitchEnvDecay, 2.0),
         (P::Drawbar2, 0.3),
         (P::Drawbar3, 0.2),
         (P::Drawbar4, 0.2),
@@ -44,8 +41,6 @@ fn all_sections_theta() -> Theta<f32> {
         (P::Drawbar8, 0.1),
         (P::Body1Gain, 6.0),
         (P::Body2Gain, -6.0),
-        (P::BreathLevel, 0.1),
-        (P::BreathDecay, 10.0),
         (P::VelocityToLevel, 0.5),
         (P::VelocityToBrightness, 1.0),
     ] {

@@ -90,12 +90,10 @@ fn dual_primal_matches_the_f32_plant() {
     for (p, v) in [
         (P::VibratoDepth, 30.0),
         (P::TremoloDepth, 0.3),
-        (P::PitchEnvAmount, 3.0),
         (P::Drawbar3, 0.4),
         (P::Drawbar8, 0.2),
         (P::Body1Gain, 9.0),
         (P::Body2Gain, -6.0),
-        (P::BreathLevel, 0.2),
         (P::VelocityToLevel, 0.5),
         (P::VelocityToBrightness, 1.5),
     ] {

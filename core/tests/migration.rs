@@ -1,7 +1,7 @@
 //! Old presets and project memories play sample for sample as before.
 //!
 //! `fixtures/v3/` holds factory presets as the last version-3 build wrote them (the plant before
-//! its LFO, pitch envelope, drawbars, body, breath and velocity sections), and `renders.txt` a
+//! its LFO, drawbars, body and velocity sections), and `renders.txt` a
 //! fingerprint of a phrase that build played with each of their prototypes: the FNV-1a hash of
 //! every sample's bits, with the phrase's RMS and peak to read. Loaded by this build, each
 //! prototype gets the new knobs at their defaults and must play the very same samples.

@@ -108,12 +108,6 @@ pub struct DarDdspParams {
     /// LFO fade-in, seconds. Host writes, audio thread reads.
     #[id = "lfo_fade"]
     pub lfo_fade: FloatParam,
-    /// Pitch envelope amount, semitones. Host writes, audio thread reads.
-    #[id = "penv_amt"]
-    pub penv_amt: FloatParam,
-    /// Pitch envelope decay, seconds. Host writes, audio thread reads.
-    #[id = "penv_dec"]
-    pub penv_dec: FloatParam,
     /// Drawbar at the 2nd harmonic, 0–1. Host writes, audio thread reads.
     #[id = "bar2"]
     pub bar2: FloatParam,
@@ -150,18 +144,6 @@ pub struct DarDdspParams {
     /// Body bell 2 Q. Host writes, audio thread reads.
     #[id = "body2_q"]
     pub body2_q: FloatParam,
-    /// Breath noise level, 0–1. Host writes, audio thread reads.
-    #[id = "breath"]
-    pub breath: FloatParam,
-    /// Breath band-pass frequency, Hz. Host writes, audio thread reads.
-    #[id = "breath_f"]
-    pub breath_f: FloatParam,
-    /// Breath band-pass Q. Host writes, audio thread reads.
-    #[id = "breath_q"]
-    pub breath_q: FloatParam,
-    /// Breath decay, seconds. Host writes, audio thread reads.
-    #[id = "breath_d"]
-    pub breath_d: FloatParam,
     /// Velocity to level, 0–1. Host writes, audio thread reads.
     #[id = "vel_lvl"]
     pub vel_lvl: FloatParam,
@@ -507,8 +489,6 @@ impl Default for DarDdspParams {
             vib: theta_param(P::VibratoDepth),
             trem: theta_param(P::TremoloDepth),
             lfo_fade: theta_param(P::LfoFade),
-            penv_amt: theta_param(P::PitchEnvAmount),
-            penv_dec: theta_param(P::PitchEnvDecay),
             bar2: theta_param(P::Drawbar2),
             bar3: theta_param(P::Drawbar3),
             bar4: theta_param(P::Drawbar4),
@@ -521,10 +501,6 @@ impl Default for DarDdspParams {
             body2_f: theta_param(P::Body2Freq),
             body2_g: theta_param(P::Body2Gain),
             body2_q: theta_param(P::Body2Q),
-            breath: theta_param(P::BreathLevel),
-            breath_f: theta_param(P::BreathFreq),
-            breath_q: theta_param(P::BreathQ),
-            breath_d: theta_param(P::BreathDecay),
             vel_lvl: theta_param(P::VelocityToLevel),
             vel_brt: theta_param(P::VelocityToBrightness),
             bend_range: IntParam::new("Bend Range", 2, IntRange::Linear { min: 0, max: 48 })
@@ -614,8 +590,6 @@ impl DarDdspParams {
             &self.vib,
             &self.trem,
             &self.lfo_fade,
-            &self.penv_amt,
-            &self.penv_dec,
             &self.bar2,
             &self.bar3,
             &self.bar4,
@@ -628,10 +602,6 @@ impl DarDdspParams {
             &self.body2_f,
             &self.body2_g,
             &self.body2_q,
-            &self.breath,
-            &self.breath_f,
-            &self.breath_q,
-            &self.breath_d,
             &self.vel_lvl,
             &self.vel_brt,
         ]

@@ -15,7 +15,7 @@ import pytest
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 SR = 48_000
 
-# The synth's parameters as hosts name them: the 42 θ of the plant, the playing controls, then
+# The synth's parameters as hosts name them: the 36 θ of the plant, the playing controls, then
 # the plugin's own.
 THETA_NAMES = [
     "Saw Level", "Pulse Level", "Pulse Width", "Sine Level", "Noise Level",
@@ -23,11 +23,9 @@ THETA_NAMES = [
     "Amp Attack", "Amp Decay", "Amp Sustain", "Amp Release",
     "Filter Attack", "Filter Decay", "Filter Sustain", "Filter Release",
     "Output Gain",
-    "LFO Rate", "Vibrato Depth", "Tremolo Depth", "LFO Fade-In", "Pitch Env Amount",
-    "Pitch Env Decay", "Drawbar 2", "Drawbar 3", "Drawbar 4", "Drawbar 5", "Drawbar 6",
-    "Drawbar 8", "Body 1 Freq", "Body 1 Gain", "Body 1 Q", "Body 2 Freq", "Body 2 Gain",
-    "Body 2 Q", "Breath Level", "Breath Freq", "Breath Q", "Breath Decay", "Velocity to Level",
-    "Velocity to Brightness",
+    "LFO Rate", "Vibrato Depth", "Tremolo Depth", "LFO Fade-In", "Drawbar 2", "Drawbar 3",
+    "Drawbar 4", "Drawbar 5", "Drawbar 6", "Drawbar 8", "Body 1 Freq", "Body 1 Gain", "Body 1 Q",
+    "Body 2 Freq", "Body 2 Gain", "Body 2 Q", "Velocity to Level", "Velocity to Brightness",
 ]
 PLAYING_NAMES = [
     "Bend Range", "MPE", "MPE Bend Range", "Mod Wheel Vibrato", "Pressure Brightness", "Voices",

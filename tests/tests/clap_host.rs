@@ -16,9 +16,9 @@ const MAX_BLOCK: u32 = 1_024;
 /// A typical host block.
 const BLOCK: usize = 256;
 
-/// The 42 θ of the plant, then the playing controls, then the plugin's own parameters, as hosts
+/// The 36 θ of the plant, then the playing controls, then the plugin's own parameters, as hosts
 /// see them.
-const PARAM_NAMES: [&str; 60] = [
+const PARAM_NAMES: [&str; 54] = [
     "Saw Level",
     "Pulse Level",
     "Pulse Width",
@@ -41,8 +41,6 @@ const PARAM_NAMES: [&str; 60] = [
     "Vibrato Depth",
     "Tremolo Depth",
     "LFO Fade-In",
-    "Pitch Env Amount",
-    "Pitch Env Decay",
     "Drawbar 2",
     "Drawbar 3",
     "Drawbar 4",
@@ -55,10 +53,6 @@ const PARAM_NAMES: [&str; 60] = [
     "Body 2 Freq",
     "Body 2 Gain",
     "Body 2 Q",
-    "Breath Level",
-    "Breath Freq",
-    "Breath Q",
-    "Breath Decay",
     "Velocity to Level",
     "Velocity to Brightness",
     "Bend Range",

@@ -498,8 +498,6 @@ mod tests {
             (P::Drawbar5, 0.05),
             (P::Drawbar6, 0.05),
             (P::Drawbar8, 0.05),
-            (P::BreathLevel, 0.05),
-            (P::BreathDecay, 2.0),
             (P::VelocityToLevel, 0.9),
         ] {
             t[p as usize] = v;
@@ -541,12 +539,7 @@ mod tests {
             if k == P::LfoRate as usize {
                 continue;
             }
-            let bends = [
-                P::VibratoDepth,
-                P::LfoFade,
-                P::PitchEnvAmount,
-                P::PitchEnvDecay,
-            ];
+            let bends = [P::VibratoDepth, P::LfoFade];
             let h = if bends.iter().any(|&p| p as usize == k) {
                 3e-2
             } else {

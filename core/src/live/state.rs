@@ -9,9 +9,9 @@
 //! Version 3 adds each prototype's kept notes (its reservoir, 16-bit PCM in base64) and its own
 //! distance; a memory without them (older, or a preset written without its notes) gets, per
 //! learned prototype, its own sound as its first kept group ([`crate::learning::keeper`]).
-//! Version 4 adds the plant's sections (LFO, pitch envelope, drawbars, body, breath and
-//! velocity): their θ are absent from older memories and take their defaults, which play the
-//! very samples the older plant played (`tests/migration.rs`).
+//! Version 4 adds the plant's sections (LFO, drawbars, body and velocity): their θ are absent
+//! from older memories and take their defaults, which play the very samples the older plant
+//! played (`tests/migration.rs`).
 
 use crate::learning::reservoir::{Group, KeptNote, Reservoir, ReservoirLimits};
 use crate::memory::art::{CODE_LEN, MAX_CAPACITY, Prototype};

@@ -101,17 +101,16 @@ pub fn archetypes() -> Vec<Theta<f32>> {
             (AmpSustain, 1.0),
             (AmpRelease, 0.2),
         ]),
-        // Reed: a hollow square through a body resonance near 3 kHz, a little breath.
+        // Reed: a hollow square through a body resonance near 3 kHz, a little noise.
         with(&[
             (Saw, 0.0),
             (Pulse, 0.8),
             (Width, 0.5),
+            (Noise, 0.03),
             (Cutoff, 4_000.0),
             (Body2Freq, 2_800.0),
             (Body2Gain, 12.0),
             (Body2Q, 1.5),
-            (BreathLevel, 0.05),
-            (BreathFreq, 3_000.0),
             (AmpAttack, 0.03),
             (AmpSustain, 1.0),
         ]),
@@ -127,25 +126,24 @@ pub fn archetypes() -> Vec<Theta<f32>> {
             (AmpAttack, 0.08),
             (AmpSustain, 1.0),
         ]),
-        // Breathy flute: a sine with band-passed breath.
+        // Breathy flute: a sine with noise, a body resonance lifting the noise near 3 kHz.
         with(&[
             (Saw, 0.1),
             (Sine, 0.7),
+            (Noise, 0.1),
             (Cutoff, 3_000.0),
             (FilterEnvAmount, 0.0),
-            (BreathLevel, 0.15),
-            (BreathFreq, 3_000.0),
+            (Body2Freq, 3_000.0),
+            (Body2Gain, 6.0),
             (AmpAttack, 0.06),
             (AmpSustain, 1.0),
         ]),
-        // Brass: a saw whose filter opens on the attack, with a small pitch scoop.
+        // Brass: a saw whose filter opens on the attack.
         with(&[
             (Saw, 0.9),
             (Cutoff, 2_000.0),
             (FilterEnvAmount, 2.0),
             (FilterAttack, 0.05),
-            (PitchEnvAmount, -3.0),
-            (PitchEnvDecay, 0.03),
             (Body2Freq, 1_500.0),
             (Body2Gain, 4.0),
             (AmpAttack, 0.03),

@@ -6,10 +6,10 @@
 //! smooth in the distance to the edge, so the pulse wave stays differentiable in its width.
 //!
 //! The phase is a plain number (`P`, [`Real::Plain`] of the voice's number type: `f32` when
-//! playing). When vibrato or the pitch envelope bend the pitch, the phase and the increment
-//! depend on θ: the voice keeps those partials itself, and each output's derivatives with
-//! respect to the phase and the increment ([`Slopes`]) carry them through, to first order,
-//! which is exactly what forward-mode differentiation computes.
+//! playing). When vibrato bends the pitch, the phase and the increment depend on θ: the voice
+//! keeps those partials itself, and each output's derivatives with respect to the phase and
+//! the increment ([`Slopes`]) carry them through, to first order, which is exactly what
+//! forward-mode differentiation computes.
 
 use crate::num::fastmath::{sin_2pi, sin_2pi_with_slope};
 use crate::num::real::Real;
@@ -73,7 +73,7 @@ pub struct Oscillators<P> {
     phase: P,
     /// The note's own phase increment, cycles per sample (f0 / sample rate), set on note-on.
     dt0: P,
-    /// The increment now: `dt0` bent by vibrato and the pitch envelope (set by the voice at
+    /// The increment now: `dt0` bent by vibrato, bend and glide (set by the voice at
     /// its control rate).
     dt: P,
     /// xorshift32 state of the noise source; never zero. Seeded on note-on.

@@ -2,7 +2,7 @@
 //! at a control rate, and block rendering that does not depend on the block size.
 
 use super::body::Body;
-use super::theta::{N_THETA, P, SPECS, Theta, from_knobs, to_knobs};
+use super::theta::{BODY1, BODY2, N_THETA, P, SPECS, Theta, from_knobs, to_knobs};
 use super::voice::{FILTER_UPDATE, Voice, VoiceCoeffs};
 use crate::num::real::Real;
 use crate::num::units::note_to_hz;
@@ -435,15 +435,16 @@ impl<T: Real> Synth<T> {
     }
 }
 
-/// The θ that act on the voices' sum, not per voice: no polyphonic offset reaches them.
+/// The θ that act on the voices' sum, not per voice: no polyphonic offset reaches them. The
+/// output gain and both body bells, taken from their sections so that the two lists agree.
 pub const SYNTH_WIDE: [P; 7] = [
     P::Gain,
-    P::Body1Freq,
-    P::Body1Gain,
-    P::Body1Q,
-    P::Body2Freq,
-    P::Body2Gain,
-    P::Body2Q,
+    BODY1[0],
+    BODY1[1],
+    BODY1[2],
+    BODY2[0],
+    BODY2[1],
+    BODY2[2],
 ];
 
 /// One voice's polyphonic offsets and the coefficients they make.

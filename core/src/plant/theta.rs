@@ -82,8 +82,6 @@ pub enum P {
     VibratoDepth,
     TremoloDepth,
     LfoFade,
-    PitchEnvAmount,
-    PitchEnvDecay,
     Drawbar2,
     Drawbar3,
     Drawbar4,
@@ -96,16 +94,12 @@ pub enum P {
     Body2Freq,
     Body2Gain,
     Body2Q,
-    BreathLevel,
-    BreathFreq,
-    BreathQ,
-    BreathDecay,
     VelocityToLevel,
     VelocityToBrightness,
 }
 
 /// Number of θ values.
-pub const N_THETA: usize = 42;
+pub const N_THETA: usize = 36;
 
 /// The θ of the first version's plant (oscillators, low-pass, two ADSRs, gain): the sections
 /// after them start at values that leave the sound exactly as it was.
@@ -248,21 +242,6 @@ pub const SPECS: [ThetaSpec; N_THETA] = [
     spec("vib", "Vibrato Depth", Cents, (0.0, 100.0, 0.0), Linear),
     spec("trem", "Tremolo Depth", Percent, (0.0, 1.0, 0.0), Linear),
     spec("lfo_fade", "LFO Fade-In", Seconds, (0.01, 3.0, 0.3), Log),
-    // Pitch envelope: an offset that decays to the note's pitch.
-    spec(
-        "penv_amt",
-        "Pitch Env Amount",
-        Semitones,
-        (-24.0, 24.0, 0.0),
-        Linear,
-    ),
-    spec(
-        "penv_dec",
-        "Pitch Env Decay",
-        Seconds,
-        (0.001, 2.0, 0.05),
-        Log,
-    ),
     // Drawbars: sines at harmonics of the note, beside the oscillators.
     spec("bar2", "Drawbar 2", Percent, (0.0, 1.0, 0.0), Linear),
     spec("bar3", "Drawbar 3", Percent, (0.0, 1.0, 0.0), Linear),
@@ -301,23 +280,6 @@ pub const SPECS: [ThetaSpec; N_THETA] = [
         Linear,
     ),
     spec("body2_q", "Body 2 Q", Ratio, (0.3, 12.0, 1.0), Log),
-    // Breath: band-passed noise of its own, following the amplitude envelope with a decay.
-    spec("breath", "Breath Level", Percent, (0.0, 1.0, 0.0), Linear),
-    spec(
-        "breath_f",
-        "Breath Freq",
-        Hertz,
-        (100.0, 16_000.0, 2_000.0),
-        Log,
-    ),
-    spec("breath_q", "Breath Q", Ratio, (0.5, 10.0, 1.0), Log),
-    spec(
-        "breath_d",
-        "Breath Decay",
-        Seconds,
-        (0.005, 10.0, 10.0),
-        Log,
-    ),
     // Velocity: to level (100 %: level ∝ velocity) and to brightness (cutoff octaves at
     // velocity 0 relative to full velocity, negated: positive darkens soft notes).
     spec(
@@ -404,11 +366,10 @@ pub fn spec_by_id(id: &str) -> Option<(P, &'static ThetaSpec)> {
 }
 
 /// The plant's sections after the first version's knobs, each a group of θ that is neutral at
-/// its defaults: the LFO, the pitch envelope, the drawbars, the two body bells, the breath and
-/// velocity.
-pub const SECTIONS: [&[P]; 7] = [
+/// its defaults: the LFO, the drawbars, the two body bells and velocity. (A pitch envelope and
+/// a breath noise were tried and measurably helped no instrument: docs/RESULTS.md.)
+pub const SECTIONS: [&[P]; 5] = [
     &[P::LfoRate, P::VibratoDepth, P::TremoloDepth, P::LfoFade],
-    &[P::PitchEnvAmount, P::PitchEnvDecay],
     &[
         P::Drawbar2,
         P::Drawbar3,
@@ -417,16 +378,19 @@ pub const SECTIONS: [&[P]; 7] = [
         P::Drawbar6,
         P::Drawbar8,
     ],
-    &[P::Body1Freq, P::Body1Gain, P::Body1Q],
-    &[P::Body2Freq, P::Body2Gain, P::Body2Q],
-    &[P::BreathLevel, P::BreathFreq, P::BreathQ, P::BreathDecay],
+    &BODY1,
+    &BODY2,
     &[P::VelocityToLevel, P::VelocityToBrightness],
 ];
 
+/// The first body bell's θ: a section of [`SECTIONS`], played on the voices' sum.
+pub const BODY1: [P; 3] = [P::Body1Freq, P::Body1Gain, P::Body1Q];
+
+/// The second body bell's θ: a section of [`SECTIONS`], played on the voices' sum.
+pub const BODY2: [P; 3] = [P::Body2Freq, P::Body2Gain, P::Body2Q];
+
 /// The name of each of [`SECTIONS`], as the command line takes it (`dar-ddsp eval --without`).
-pub const SECTION_NAMES: [&str; SECTIONS.len()] = [
-    "lfo", "pitch", "drawbars", "body1", "body2", "breath", "velocity",
-];
+pub const SECTION_NAMES: [&str; SECTIONS.len()] = ["lfo", "drawbars", "body1", "body2", "velocity"];
 
 /// Every [`P`], in order.
 pub const ALL: [P; N_THETA] = [
@@ -452,8 +416,6 @@ pub const ALL: [P; N_THETA] = [
     P::VibratoDepth,
     P::TremoloDepth,
     P::LfoFade,
-    P::PitchEnvAmount,
-    P::PitchEnvDecay,
     P::Drawbar2,
     P::Drawbar3,
     P::Drawbar4,
@@ -466,10 +428,6 @@ pub const ALL: [P; N_THETA] = [
     P::Body2Freq,
     P::Body2Gain,
     P::Body2Q,
-    P::BreathLevel,
-    P::BreathFreq,
-    P::BreathQ,
-    P::BreathDecay,
     P::VelocityToLevel,
     P::VelocityToBrightness,
 ];

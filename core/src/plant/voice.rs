@@ -1,7 +1,7 @@
-//! One voice of the plant: oscillators and drawbars → state-variable low-pass, with breath
-//! noise beside it → amplifier, with an amplitude and a filter ADSR, an LFO for vibrato and
-//! tremolo, a pitch envelope and velocity. Written once over [`Real`] (docs/ARCHITECTURE.md
-//! §4). The body's bells follow the voices, in the synth.
+//! One voice of the plant: oscillators and drawbars → state-variable low-pass → amplifier,
+//! with an amplitude and a filter ADSR, an LFO for vibrato and tremolo, and velocity. Written
+//! once over [`Real`] (docs/ARCHITECTURE.md §4). The body's bells follow the voices, in the
+//! synth.
 
 use super::body::{BellCoeffs, BodyCoeffs};
 use super::envelope::{Adsr, AdsrCoeffs, Stage};
@@ -15,11 +15,8 @@ use crate::num::real::Real;
 /// ln(10) / 20: decibels to a natural-log gain exponent.
 const DB_TO_LN: f32 = std::f32::consts::LN_10 / 20.0;
 
-/// ln(1000): a pole of exp(−ln 1000 / n) falls by 60 dB in n steps.
-const LN_1000: f32 = 6.907_755;
-
 /// Samples between refreshes of a voice's control-rate values: the filter coefficients, the
-/// filter envelope, the LFO, the pitch envelope and the breath's decay (83 µs at 48 kHz).
+/// filter envelope and the LFO (83 µs at 48 kHz).
 /// Refreshing every sample cost a third of the render.
 pub const FILTER_UPDATE: u32 = 4;
 
@@ -64,25 +61,10 @@ pub struct VoiceCoeffs<T> {
     pub tremolo: T,
     /// 1 / LFO fade-in time, per control step.
     pub lfo_fade: T,
-    /// Pitch envelope offset at note-on, octaves.
-    pub pitch_env: T,
-    /// ln of the pitch envelope's pole per control step.
-    pub pitch_log: T,
-    /// Whether vibrato or the pitch envelope bend the pitch (sounding or learned).
+    /// Whether vibrato bends the pitch (sounding or learned).
     pub pitch_on: bool,
     /// Whether the tremolo sounds or is learned.
     pub tremolo_on: bool,
-    /// Breath band-pass coefficients.
-    pub breath_svf: SvfCoeffs<T>,
-    /// Breath level (0–1) times the band-pass damping k (its band output is k·v1, unity at the
-    /// centre): one product per control step, not two per sample.
-    pub breath_gain: T,
-    /// ln of the breath's decay pole per control step.
-    pub breath_log: T,
-    /// The breath's decay pole per control step, exp(`breath_log`).
-    pub breath_step: T,
-    /// Whether the breath sounds or is learned.
-    pub breath_on: bool,
     /// Velocity to level, 0–1.
     pub vel_level: T,
     /// Velocity to brightness: cutoff octaves below full velocity's at velocity 0.
@@ -100,7 +82,6 @@ impl<T: Real> VoiceCoeffs<T> {
     pub fn from_theta(t: &Theta<T>, sample_rate: f32) -> Self {
         let g = |p: P| t[p as usize];
         let control_rate = sample_rate / FILTER_UPDATE as f32;
-        let per_step = |seconds: T| -(seconds * control_rate).recip() * LN_1000;
         // A section at its neutral setting is skipped unless it is being learned.
         let varies = |ps: &[P]| ps.iter().any(|&p| g(p).varies());
         let bars = [
@@ -111,7 +92,6 @@ impl<T: Real> VoiceCoeffs<T> {
             g(P::Drawbar6),
             g(P::Drawbar8),
         ];
-        let breath_k = g(P::BreathQ).clamp_val(0.1, 100.0).recip();
         Self {
             saw: g(P::Saw),
             pulse: g(P::Pulse),
@@ -143,25 +123,10 @@ impl<T: Real> VoiceCoeffs<T> {
             vibrato: g(P::VibratoDepth) * (1.0 / 1_200.0),
             tremolo: g(P::TremoloDepth),
             lfo_fade: (g(P::LfoFade) * control_rate).recip(),
-            pitch_env: g(P::PitchEnvAmount) * (1.0 / 12.0),
-            pitch_log: per_step(g(P::PitchEnvDecay)),
             pitch_on: g(P::VibratoDepth).val() != 0.0
-                || g(P::PitchEnvAmount).val() != 0.0
-                || varies(&[
-                    P::VibratoDepth,
-                    P::PitchEnvAmount,
-                    P::PitchEnvDecay,
-                    P::LfoRate,
-                    P::LfoFade,
-                ]),
+                || varies(&[P::VibratoDepth, P::LfoRate, P::LfoFade]),
             tremolo_on: g(P::TremoloDepth).val() != 0.0
                 || varies(&[P::TremoloDepth, P::LfoRate, P::LfoFade]),
-            breath_svf: SvfCoeffs::new(g(P::BreathFreq), breath_k, sample_rate),
-            breath_gain: g(P::BreathLevel) * breath_k,
-            breath_log: per_step(g(P::BreathDecay)),
-            breath_step: per_step(g(P::BreathDecay)).exp(),
-            breath_on: g(P::BreathLevel).val() != 0.0
-                || varies(&[P::BreathLevel, P::BreathFreq, P::BreathQ, P::BreathDecay]),
             vel_level: g(P::VelocityToLevel),
             vel_bright: g(P::VelocityToBrightness),
             body: [
@@ -208,15 +173,6 @@ pub struct Voice<T: Real> {
     svf_countdown: u32,
     /// Control steps since note-on: the LFO's and the envelopes' clock.
     steps: u32,
-    /// Pitch envelope level, 1 at note-on, decaying per control step.
-    pitch_level: T,
-    /// Breath decay level, 1 at note-on, decaying per control step.
-    breath_level: T,
-    /// The breath band's gain now: [`VoiceCoeffs::breath_gain`] × `breath_level`, refreshed
-    /// per control step.
-    breath_amp: T,
-    /// Breath band-pass integrators.
-    breath: Svf<T>,
     /// Level multiplier now: velocity and tremolo, refreshed per control step.
     level: T,
     /// Amplitude envelope.
@@ -236,7 +192,6 @@ impl<T: Real> Voice<T> {
             let seed = (age as u32).wrapping_mul(0x9E37_79B9) ^ 0x5bd1_e995;
             self.osc.start(f0_hz, sample_rate, seed);
             self.filter.reset();
-            self.breath.reset();
             self.dphase = T::cst(0.0);
         }
         self.dinc = T::cst(0.0);
@@ -249,8 +204,6 @@ impl<T: Real> Voice<T> {
         self.age = age;
         self.svf_countdown = 0;
         self.steps = 0;
-        self.pitch_level = T::cst(1.0);
-        self.breath_level = T::cst(1.0);
         self.amp_env.gate_on();
         self.filter_env.gate_on();
     }
@@ -266,7 +219,6 @@ impl<T: Real> Voice<T> {
         self.amp_env.reset();
         self.filter_env.reset();
         self.filter.reset();
-        self.breath.reset();
     }
 
     /// Whether the voice is sounding (its amplitude envelope is not idle).
@@ -328,10 +280,10 @@ impl<T: Real> Voice<T> {
         self.expr.touch();
     }
 
-    /// Advances `n` samples without output, for the learner's windows: the envelopes, the
-    /// LFO's clock, the pitch envelope and the breath's decay step exactly (values and
-    /// derivatives); the oscillators advance at the note's own pitch, and the filters are left
-    /// at rest (their memory is milliseconds; the caller renders a warm-up before scoring).
+    /// Advances `n` samples without output, for the learner's windows: the envelopes and the
+    /// LFO's clock step exactly (values and derivatives); the oscillators advance at the note's
+    /// own pitch, and the filter is left at rest (its memory is milliseconds; the caller renders
+    /// a warm-up before scoring).
     pub fn skip(&mut self, c: &VoiceCoeffs<T>, n: usize) {
         self.osc.skip(n);
         // The control step runs whenever the countdown reaches 0: at sample `countdown`, then
@@ -344,11 +296,6 @@ impl<T: Real> Voice<T> {
         };
         self.filter_env.skip(&c.filter, ticks);
         self.steps += ticks as u32;
-        if ticks > 0 {
-            self.pitch_level *= (c.pitch_log * ticks as f32).exp();
-            self.breath_level *= (c.breath_log * ticks as f32).exp();
-            self.breath_amp = c.breath_gain * self.breath_level;
-        }
         self.svf_countdown = if ticks == 0 {
             (countdown - n) as u32
         } else {
@@ -357,7 +304,6 @@ impl<T: Real> Voice<T> {
         };
         self.amp_env.skip(&c.amp, n);
         self.filter.reset();
-        self.breath.reset();
     }
 
     /// Adds `out.len()` samples of the voice to `out`.
@@ -387,7 +333,7 @@ impl<T: Real> Voice<T> {
         self.osc.set_frequency(self.f0_hz * ratio, sample_rate);
     }
 
-    /// One control step: filter envelope and coefficients, LFO, pitch, level, breath decay.
+    /// One control step: filter envelope and coefficients, LFO, pitch, level.
     #[inline(always)]
     fn control(&mut self, c: &VoiceCoeffs<T>) {
         let fenv = self.filter_env.tick(&c.filter);
@@ -418,7 +364,7 @@ impl<T: Real> Voice<T> {
                 T::cst(1.0)
             };
             if c.pitch_on || wheel != 0.0 {
-                let mut octaves = c.vibrato * lfo * fade + c.pitch_env * self.pitch_level;
+                let mut octaves = c.vibrato * lfo * fade;
                 if wheel != 0.0 {
                     octaves += lfo * wheel;
                 }
@@ -427,7 +373,6 @@ impl<T: Real> Voice<T> {
                 let inc = exp2_m1(octaves).mul_plain(dt0).add_plain(dt0);
                 self.osc.set_increment(inc.plain());
                 self.dinc = inc - T::from_plain(inc.plain());
-                self.pitch_level *= c.pitch_log.exp();
             }
             self.level = if c.tremolo_on {
                 vel * (-(c.tremolo * fade * (-lfo + 1.0) * 0.5) + 1.0)
@@ -436,10 +381,6 @@ impl<T: Real> Voice<T> {
             };
         } else {
             self.level = vel;
-        }
-        if c.breath_on {
-            self.breath_level *= c.breath_step;
-            self.breath_amp = c.breath_gain * self.breath_level;
         }
     }
 
@@ -474,11 +415,7 @@ impl<T: Real> Voice<T> {
             mix += self.dphase.mul_plain(by_phase) + self.dinc.mul_plain(by_inc);
             self.dphase += self.dinc;
         }
-        let mut y = self.filter.tick(mix, &self.svf);
-        if c.breath_on {
-            let (band, _) = self.breath.tick_bands(T::cst(o.noise), &c.breath_svf);
-            y += band * self.breath_amp;
-        }
+        let y = self.filter.tick(mix, &self.svf);
         let a = self.amp_env.tick(&c.amp);
         y * a * self.level
     }
