@@ -155,7 +155,7 @@ impl LearnSettings {
                 seed: self.seed,
                 ..SearchConfig::default()
             },
-            objective: ObjectiveConfig::default(),
+            objective: objective_config(),
             keeper: KeeperConfig {
                 tolerance_db: self.tolerance_db,
                 ..KeeperConfig::default()
@@ -364,7 +364,7 @@ pub fn eval(
     for path in &wavs {
         let s = load(path)?;
         let parts = [(s.rec.samples.as_slice(), &s.analysis)];
-        let mut objective = Objective::new(&parts, s.rec.sample_rate, &ObjectiveConfig::default())?;
+        let mut objective = Objective::new(&parts, s.rec.sample_rate, &objective_config())?;
         let config = SearchConfig {
             seed,
             sections_off,
@@ -439,4 +439,13 @@ pub(crate) fn eval_files(wavs: &[PathBuf]) -> Result<Vec<PathBuf>> {
         bail!("no WAV files to evaluate");
     }
     Ok(wavs)
+}
+
+/// The objective the command line learns with: each step's notes scored on every thread of
+/// rayon's pool (`--threads`; the same figures as on one thread, sooner).
+fn objective_config() -> ObjectiveConfig {
+    ObjectiveConfig {
+        threads: rayon::current_num_threads(),
+        ..ObjectiveConfig::default()
+    }
 }

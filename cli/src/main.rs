@@ -27,6 +27,10 @@ use std::path::PathBuf;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Threads that learn (each step's notes are scored in parallel; the results are the same
+    /// bits on any count) [default: one per core].
+    #[arg(long, global = true)]
+    threads: Option<usize>,
 }
 
 #[derive(Subcommand)]
@@ -242,6 +246,15 @@ struct Playing {
 
 fn main() {
     let cli = Cli::parse();
+    if let Some(n) = cli.threads {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(n.max(1))
+            .build_global();
+        if let Err(e) = pool {
+            eprintln!("dar-ddsp: --threads {n}: {e}");
+            std::process::exit(1);
+        }
+    }
     let result = match cli.command {
         Command::Learn {
             wavs,

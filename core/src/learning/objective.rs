@@ -40,6 +40,10 @@ pub struct ObjectiveConfig {
     pub fft_sizes: Vec<usize>,
     /// Weight of the loss's log-mel term (64 bands, 30 Hz–16 kHz, as the yardstick); 0 = none.
     pub mel_weight: f32,
+    /// Threads that score the notes of one evaluation (rayon's pool): 1 scores them on the
+    /// calling thread. The command line uses the machine's cores; the plugin's learner keeps 1,
+    /// so that it takes one core beside the host's. The figures are the same bits either way.
+    pub threads: usize,
 }
 
 impl Default for ObjectiveConfig {
@@ -50,6 +54,7 @@ impl Default for ObjectiveConfig {
             max_notes: 8,
             fft_sizes: DEFAULT_SIZES.to_vec(),
             mel_weight: 1.0,
+            threads: 1,
         }
     }
 }
@@ -87,20 +92,12 @@ pub struct Objective {
     notes: Vec<TargetNote>,
     /// Scored windows in all.
     window_count: usize,
-    /// Unscored warm-up before each window, samples.
-    warmup: usize,
-    /// Samples per window slot in the render buffers (warm-up + longest window).
-    slot: usize,
-    /// The loss with its FFT plans and buffers.
-    loss: MrStftLoss<f32>,
-    /// Dual render buffer: one slot per window of a note.
-    dual: Vec<G>,
-    /// Plain render buffer: one slot per window of a note.
-    plain: Vec<f32>,
-    /// Scaled values of one dual window.
-    values: Vec<f32>,
-    /// ∂L/∂sample over one window.
-    dl_dy: Vec<f32>,
+    /// How a note's windows are laid out in the render buffers.
+    layout: Layout,
+    /// One set of buffers per thread that scores notes.
+    scratch: Vec<Scratch>,
+    /// What each note contributed to the last evaluation, summed in note order.
+    terms: Vec<NoteTerms>,
     /// The resonance regularizer toward a prototype's box, if coupled.
     attractor: Option<Attractor>,
     /// The amplitude envelope measured from the notes' level curves, if any note shows it.
@@ -132,6 +129,92 @@ pub const WHOLE_COST: f32 = 1.0;
 /// Most windows scored per note.
 const WINDOWS_PER_NOTE: usize = 3;
 
+/// How a note's windows sit in a render buffer.
+#[derive(Debug, Clone, Copy)]
+struct Layout {
+    /// Sample rate, Hz.
+    sample_rate: f32,
+    /// Unscored warm-up before each window, samples.
+    warmup: usize,
+    /// Samples per window slot in the render buffers (warm-up + longest window).
+    slot: usize,
+}
+
+impl Layout {
+    /// Renders `note`'s windows with θ into `buf` (one slot per window) and returns the energy
+    /// of the scored parts.
+    fn render_note<T: Real>(&self, theta: &Theta<T>, note: &TargetNote, buf: &mut [T]) -> T {
+        let mut energy = T::cst(0.0);
+        for (w, slot) in note.windows.iter().zip(buf.chunks_mut(self.slot)) {
+            let out = &mut slot[..self.warm(w) + w.len];
+            render_window(
+                theta,
+                &note.spec,
+                w.start - self.warm(w),
+                self.sample_rate,
+                out,
+            );
+            for &y in &out[self.warm(w)..] {
+                energy += y * y;
+            }
+        }
+        energy
+    }
+
+    /// The warm-up rendered before window `w` (shorter at the onset).
+    fn warm(&self, w: &Window) -> usize {
+        w.start.min(self.warmup)
+    }
+}
+
+/// The buffers one thread scores notes with. Allocated when the objective is built.
+struct Scratch {
+    /// Dual render buffer: one slot per window of a note.
+    dual: Vec<G>,
+    /// Plain render buffer: one slot per window of a note.
+    plain: Vec<f32>,
+    /// Scaled values of one dual window.
+    values: Vec<f32>,
+    /// ∂L/∂sample over one window.
+    dl_dy: Vec<f32>,
+    /// The loss with its FFT plans and buffers.
+    loss: MrStftLoss<f32>,
+}
+
+/// What one note contributes to a loss and its gradient. Kept per note so that notes scored
+/// on several threads are summed in note order, to the same bits as on one.
+#[derive(Debug, Clone, Copy, Default)]
+struct NoteTerms {
+    /// The note's level scale c = √(E_target / E(θ)), with its partials.
+    c: G,
+    /// Each window's loss.
+    loss: [f32; WINDOWS_PER_NOTE],
+    /// Each window's ∂L/∂θ through its samples, before the scale.
+    grad: [[f32; LEARNED]; WINDOWS_PER_NOTE],
+    /// Each window's Σ ∂L/∂y · y, for ∂L/∂c.
+    dl_dc: [f32; WINDOWS_PER_NOTE],
+}
+
+/// Runs `f` on every note with its terms, the notes split into one run per scratch, each run on
+/// its own thread of rayon's pool when there are several.
+fn for_each_note<F>(notes: &[TargetNote], scratch: &mut [Scratch], terms: &mut [NoteTerms], f: F)
+where
+    F: Fn(&TargetNote, &mut Scratch, &mut NoteTerms) + Sync,
+{
+    let per = notes.len().div_ceil(scratch.len().max(1)).max(1);
+    let run = |(s, (notes, terms)): (&mut Scratch, (&[TargetNote], &mut [NoteTerms]))| {
+        notes.iter().zip(terms).for_each(|(n, t)| f(n, s, t));
+    };
+    if scratch.len() > 1 {
+        use rayon::prelude::*;
+        let work = notes.par_chunks(per).zip(terms.par_chunks_mut(per));
+        scratch.par_iter_mut().zip(work).for_each(run);
+    } else {
+        let work = notes.chunks(per).zip(terms.chunks_mut(per));
+        scratch.iter_mut().zip(work).for_each(run);
+    }
+}
+
 impl Objective {
     /// Builds the objective from one or more recordings, each with its analysis (the notes to
     /// play). Allocates.
@@ -146,9 +229,9 @@ impl Objective {
         let scale = sample_rate / 48_000.0;
         let window = ((config.window as f32 * scale) as usize).max(256);
         let warmup = (config.warmup as f32 * scale) as usize;
-        let mel =
+        let mel_term =
             (config.mel_weight > 0.0).then_some(MelTerm::yardstick(sample_rate, config.mel_weight));
-        let mut loss = MrStftLoss::<f32>::with_mel(&config.fft_sizes, mel);
+        let mut loss = MrStftLoss::<f32>::with_mel(&config.fft_sizes, mel_term);
 
         let all: Vec<(&[f32], &Note)> = sources
             .iter()
@@ -241,17 +324,28 @@ impl Objective {
             return Err(LearnError::NoNotes);
         }
         let slot = warmup + window;
+        let threads = config.threads.clamp(1, notes.len());
+        let scratch = std::iter::once(loss)
+            .chain((1..threads).map(|_| MrStftLoss::with_mel(&config.fft_sizes, mel_term)))
+            .map(|loss| Scratch {
+                dual: vec![G::default(); slot * WINDOWS_PER_NOTE],
+                plain: vec![0.0; slot * WINDOWS_PER_NOTE],
+                values: vec![0.0; window],
+                dl_dy: vec![0.0; window],
+                loss,
+            })
+            .collect();
         Ok(Self {
             sample_rate,
             window_count: notes.iter().map(|n| n.windows.len()).sum(),
+            terms: vec![NoteTerms::default(); notes.len()],
             notes,
-            warmup,
-            slot,
-            loss,
-            dual: vec![G::default(); slot * WINDOWS_PER_NOTE],
-            plain: vec![0.0; slot * WINDOWS_PER_NOTE],
-            values: vec![0.0; window],
-            dl_dy: vec![0.0; window],
+            layout: Layout {
+                sample_rate,
+                warmup,
+                slot,
+            },
+            scratch,
             attractor: None,
             envelope: EnvelopeEstimate::measure(
                 &sources.iter().map(|(_, a)| *a).collect::<Vec<_>>(),
@@ -325,38 +419,41 @@ impl Objective {
         self.notes.iter().map(|n| n.spec).collect()
     }
 
-    /// Renders note `i`'s windows with θ into `buf` (one slot per window) and returns the energy
-    /// of the scored parts.
-    fn render_note<T: Real>(&self, theta: &Theta<T>, i: usize, buf: &mut [T]) -> T {
-        let note = &self.notes[i];
-        let mut energy = T::cst(0.0);
-        for (w, slot) in note.windows.iter().zip(buf.chunks_mut(self.slot)) {
-            let warm = w.start.min(self.warmup);
-            let out = &mut slot[..warm + w.len];
-            render_window(theta, &note.spec, w.start - warm, self.sample_rate, out);
-            for &y in &out[warm..] {
-                energy += y * y;
-            }
-        }
-        energy
+    /// Runs `f` on every note with the layout, a thread's buffers and the note's terms
+    /// ([`for_each_note`]).
+    fn score_notes<F>(&mut self, f: F)
+    where
+        F: Fn(&Layout, &TargetNote, &mut Scratch, &mut NoteTerms) + Sync,
+    {
+        let layout = self.layout;
+        for_each_note(
+            &self.notes,
+            &mut self.scratch,
+            &mut self.terms,
+            |n, s, t| f(&layout, n, s, t),
+        );
     }
 
     /// The loss of θ (musical units).
     pub fn loss(&mut self, theta: &Theta<f32>) -> f32 {
-        let mut plain = std::mem::take(&mut self.plain);
-        let mut total = 0.0;
-        for i in 0..self.notes.len() {
-            let energy = self.render_note(theta, i, &mut plain);
-            let note = &self.notes[i];
+        self.score_notes(|layout, note, s, t| {
+            let energy = layout.render_note(theta, note, &mut s.plain);
             let c = level_scale(note.energy, energy as f64) as f32;
-            for (w, slot) in note.windows.iter().zip(plain.chunks_mut(self.slot)) {
-                let warm = w.start.min(self.warmup);
-                let scored = &mut slot[warm..warm + w.len];
+            for (k, (w, slot)) in note
+                .windows
+                .iter()
+                .zip(s.plain.chunks_mut(layout.slot))
+                .enumerate()
+            {
+                let scored = &mut slot[layout.warm(w)..layout.warm(w) + w.len];
                 scored.iter_mut().for_each(|v| *v *= c);
-                total += self.loss.evaluate(scored, &w.spectra, None);
+                t.loss[k] = s.loss.evaluate(scored, &w.spectra, None);
             }
+        });
+        let mut total = 0.0;
+        for (note, t) in self.notes.iter().zip(&self.terms) {
+            t.loss[..note.windows.len()].iter().for_each(|l| total += l);
         }
-        self.plain = plain;
         let task = total / self.window_count as f32;
         task + self.attractor.as_mut().map_or(0.0, |a| a.term(theta))
     }
@@ -369,38 +466,46 @@ impl Objective {
         learned: &Learned,
     ) -> (f32, [f32; N_THETA]) {
         let theta = dual_at_knobs(z, learned);
-        let mut dual = std::mem::take(&mut self.dual);
-        let mut total = 0.0;
-        let mut grad = [0.0f32; LEARNED];
-        for i in 0..self.notes.len() {
-            let energy = self.render_note(&theta, i, &mut dual);
-            let note = &self.notes[i];
+        self.score_notes(|layout, note, s, t| {
+            let energy = layout.render_note(&theta, note, &mut s.dual);
             // c = √(E_target / E(θ)), differentiated: ∂(c·y)/∂θ = c ∂y/∂θ + y ∂c/∂θ.
-            let c = if energy.v > 0.0 {
+            t.c = if energy.v > 0.0 {
                 (energy.recip() * note.energy as f32).sqrt()
             } else {
                 G::cst(1.0)
             };
-            let mut dl_dc = 0.0f32;
-            for (w, slot) in note.windows.iter().zip(dual.chunks(self.slot)) {
-                let warm = w.start.min(self.warmup);
-                let scored = &slot[warm..warm + w.len];
-                for (v, y) in self.values.iter_mut().zip(scored) {
-                    *v = y.v * c.v;
+            for (k, (w, slot)) in note
+                .windows
+                .iter()
+                .zip(s.dual.chunks(layout.slot))
+                .enumerate()
+            {
+                let scored = &slot[layout.warm(w)..layout.warm(w) + w.len];
+                for (v, y) in s.values.iter_mut().zip(scored) {
+                    *v = y.v * t.c.v;
                 }
-                let dl = &mut self.dl_dy[..w.len];
-                total += self
-                    .loss
-                    .evaluate(&self.values[..w.len], &w.spectra, Some(dl));
-                let g = chain_to_inputs(scored, dl);
-                grad.iter_mut().zip(&g).for_each(|(a, b)| *a += c.v * b);
-                dl_dc += dl.iter().zip(scored).map(|(d, y)| d * y.v).sum::<f32>();
+                let dl = &mut s.dl_dy[..w.len];
+                t.loss[k] = s.loss.evaluate(&s.values[..w.len], &w.spectra, Some(dl));
+                t.grad[k] = chain_to_inputs(scored, dl);
+                t.dl_dc[k] = dl.iter().zip(scored).map(|(d, y)| d * y.v).sum::<f32>();
+            }
+        });
+        // Summed in note order, as one thread would.
+        let mut total = 0.0;
+        let mut grad = [0.0f32; LEARNED];
+        for (note, t) in self.notes.iter().zip(&self.terms) {
+            let mut dl_dc = 0.0f32;
+            for k in 0..note.windows.len() {
+                total += t.loss[k];
+                grad.iter_mut()
+                    .zip(&t.grad[k])
+                    .for_each(|(a, b)| *a += t.c.v * b);
+                dl_dc += t.dl_dc[k];
             }
             grad.iter_mut()
-                .zip(&c.d)
+                .zip(&t.c.d)
                 .for_each(|(a, dc)| *a += dl_dc * dc);
         }
-        self.dual = dual;
         let n = self.window_count as f32;
         grad.iter_mut().for_each(|g| *g /= n);
         let mut grad = learned.scatter(&grad);
@@ -431,14 +536,15 @@ impl Objective {
     /// θ with its output gain set so that velocity 1 plays the loudest recorded note at its
     /// recorded level ([`crate::learning::performance::match_velocities`] gives the others theirs).
     pub fn with_recorded_gain(&mut self, theta: &Theta<f32>) -> Theta<f32> {
-        let mut plain = std::mem::take(&mut self.plain);
-        let top = (0..self.notes.len())
-            .map(|i| {
-                let e = self.render_note(theta, i, &mut plain) as f64;
-                level_scale(self.notes[i].energy, e) * NOMINAL_VELOCITY as f64
+        let plain = &mut self.scratch[0].plain;
+        let top = self
+            .notes
+            .iter()
+            .map(|note| {
+                let e = self.layout.render_note(theta, note, plain) as f64;
+                level_scale(note.energy, e) * NOMINAL_VELOCITY as f64
             })
             .fold(0.0, f64::max);
-        self.plain = plain;
         let mut out = *theta;
         if top > 0.0 && top.is_finite() {
             let g = &SPECS[P::Gain as usize];
@@ -502,6 +608,40 @@ mod tests {
         ] {
             t[p as usize] = v;
         }
+    }
+
+    #[test]
+    fn notes_scored_on_several_threads_give_the_same_bits() {
+        let theta = patch();
+        let notes = [
+            (48, 0.05, 0.3),
+            (55, 0.45, 0.3),
+            (62, 0.85, 0.3),
+            (67, 1.25, 0.3),
+        ];
+        let audio = play(&theta, &notes, 1.7);
+        let a = analyze(&audio, &AnalysisConfig::new(SR));
+        let objective = |threads| {
+            let config = ObjectiveConfig {
+                threads,
+                ..ObjectiveConfig::default()
+            };
+            Objective::new(&[(&audio, &a)], SR, &config).expect("notes")
+        };
+        let (mut one, mut three) = (objective(1), objective(3));
+        assert_eq!(three.scratch.len(), 3, "one set of buffers per thread");
+        let z = to_knobs(&default_theta());
+        for learned in [
+            Learned::core(),
+            Learned::new(crate::learning::screening::section_knobs()),
+        ] {
+            let (l1, g1) = one.loss_and_gradient(&z, &learned);
+            let (l3, g3) = three.loss_and_gradient(&z, &learned);
+            assert_eq!(l1.to_bits(), l3.to_bits(), "loss");
+            assert_eq!(g1.map(f32::to_bits), g3.map(f32::to_bits), "gradient");
+        }
+        let (p1, p3) = (one.loss(&theta), three.loss(&theta));
+        assert_eq!(p1.to_bits(), p3.to_bits(), "plain loss");
     }
 
     #[test]
