@@ -27,10 +27,10 @@ use std::path::PathBuf;
 struct Cli {
     #[command(subcommand)]
     command: Command,
-    /// Threads that learn (each step's notes are scored in parallel; the results are the same
-    /// bits on any count) [default: one per core].
-    #[arg(long, global = true)]
-    threads: Option<usize>,
+    /// Threads that learn, in `learn`, `eval` and `continual` (each step's notes are scored in
+    /// parallel; the results are the same bits on any count) [default: one per core].
+    #[arg(long, global = true, value_parser = clap::value_parser!(u16).range(1..))]
+    threads: Option<u16>,
 }
 
 #[derive(Subcommand)]
@@ -248,7 +248,7 @@ fn main() {
     let cli = Cli::parse();
     if let Some(n) = cli.threads {
         let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(n.max(1))
+            .num_threads(n.into())
             .build_global();
         if let Err(e) = pool {
             eprintln!("dar-ddsp: --threads {n}: {e}");

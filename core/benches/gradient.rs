@@ -2,17 +2,19 @@
 //! (as the objective renders it) with a partial for every learned θ (the core and both bells,
 //! the costliest set a probe chooses), the multi-resolution STFT loss (with its log-mel term)
 //! and its gradient, chained to ∂L/∂θ. `dual_render_8192_core` renders with the core alone
-//! learned, as a run's first 64 steps do, and `dual_render_8192_drawbars` with the core and the
-//! drawbars, the probe's other full choice. Bound: 1.5× the first version's step, measured side by side
-//! (docs/RESULTS.md, "Benchmarks").
+//! learned, as a run's first 64 steps do (on [`GCore`], seven partials fewer), and
+//! `dual_render_8192_drawbars` with the core and the drawbars, the probe's other full choice.
+//! Bound: 1.5× the first version's step, measured side by side (docs/RESULTS.md, "Benchmarks").
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use dar_ddsp_core::Real;
 use dar_ddsp_core::learning::loss::{DEFAULT_SIZES, MelTerm, MrStftLoss, chain_to_inputs};
+use dar_ddsp_core::num::dual::Dual;
 use dar_ddsp_core::plant::render::{NoteSpec, render_window};
 use dar_ddsp_core::plant::theta::{BODY1, BODY2};
 use dar_ddsp_core::plant::{
-    CORE, Learned, N_THETA, P, SECTION_NAMES, SECTIONS, SPECS, default_theta, dual_at_knobs,
+    CORE, GCore, Learned, N_CORE, N_THETA, P, SECTION_NAMES, SECTIONS, SPECS, default_theta,
+    dual_at_knobs,
 };
 use std::hint::black_box;
 
@@ -20,7 +22,7 @@ const WINDOW: usize = 8_192;
 use dar_ddsp_core::plant::G;
 
 /// A held A3 at velocity 0.8, as the learner renders a note's window.
-fn render(theta: &[G; N_THETA], out: &mut [G]) {
+fn render<const N: usize>(theta: &[Dual<f32, N>; N_THETA], out: &mut [Dual<f32, N>]) {
     let note = NoteSpec {
         f0_hz: 220.0,
         velocity: 0.8,
@@ -80,12 +82,13 @@ fn gradient_step(c: &mut Criterion) {
             black_box(y[WINDOW - 1].v)
         })
     });
-    let core = Learned::new(CORE);
-    let theta_core = dual_at_knobs(&z, &core);
+    // The core alone, on the narrower dual number a core step renders with.
+    let theta_core = dual_at_knobs::<N_CORE>(&z, &Learned::core());
+    let mut y_core = vec![GCore::default(); WINDOW];
     c.bench_function("dual_render_8192_core", |b| {
         b.iter(|| {
-            render(black_box(&theta_core), &mut y);
-            black_box(y[WINDOW - 1].v)
+            render(black_box(&theta_core), &mut y_core);
+            black_box(y_core[WINDOW - 1].v)
         })
     });
     c.bench_function("loss_and_gradient_8192", |b| {

@@ -2,8 +2,7 @@
 //! included, each switched on one time in three, as the encoder trains) are learned back from
 //! their own sound by the project's search at the eval budget. Each comes closer than the
 //! default patch (by 0.5 dB, more than the chaos of one rounding), and half of them within
-//! 2.5 dB, by the yardstick (figures in
-//! docs/RESULTS.md). The LFO and velocity sections stay at their defaults: the search never
+//! 2.5 dB, by the yardstick (figures in docs/RESULTS.md). The LFO and velocity sections stay at their defaults: the search never
 //! learns them (`learning::screening::SCREENED`), so a patch with a deep slow vibrato cannot
 //! come back (one drawn with them: 10.20 → 9.13 dB).
 

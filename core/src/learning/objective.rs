@@ -8,10 +8,11 @@ use crate::learning::harmonics::{HarmonicTargets, HeldNote, MixEstimate};
 use crate::learning::loss::{DEFAULT_SIZES, MelTerm, MrStftLoss, TargetSpectra, chain_to_inputs};
 use crate::memory::encoder::{Embedding, Encoder};
 use crate::num::Real;
+use crate::num::dual::Dual;
 use crate::num::units::power_to_db;
 use crate::plant::render::{NoteSpec, render_window};
 use crate::plant::voice::KEY_REFERENCE_HZ;
-use crate::plant::{G, LEARNED, Learned, N_THETA, P, SPECS, Theta, dual_at_knobs};
+use crate::plant::{G, GCore, LEARNED, Learned, N_CORE, N_THETA, P, SPECS, Theta, dual_at_knobs};
 use crate::signal::analysis::{Analysis, Note};
 use crate::signal::features::{LogMel, MelConfig};
 
@@ -167,10 +168,19 @@ impl Layout {
     }
 }
 
+/// A thread's dual render buffers, one slot per window of a note, one buffer per width of
+/// dual number.
+struct Duals {
+    /// For steps that learn sections.
+    wide: Vec<G>,
+    /// For steps that learn the core alone.
+    core: Vec<GCore>,
+}
+
 /// The buffers one thread scores notes with. Allocated when the objective is built.
 struct Scratch {
-    /// Dual render buffer: one slot per window of a note.
-    dual: Vec<G>,
+    /// Dual render buffers.
+    duals: Duals,
     /// Plain render buffer: one slot per window of a note.
     plain: Vec<f32>,
     /// Scaled values of one dual window.
@@ -185,8 +195,10 @@ struct Scratch {
 /// on several threads are summed in note order, to the same bits as on one.
 #[derive(Debug, Clone, Copy, Default)]
 struct NoteTerms {
-    /// The note's level scale c = √(E_target / E(θ)), with its partials.
-    c: G,
+    /// The note's level scale c = √(E_target / E(θ)).
+    c: f32,
+    /// The level scale's partials (as many as the step's dual number has, then 0).
+    dc: [f32; LEARNED],
     /// Each window's loss.
     loss: [f32; WINDOWS_PER_NOTE],
     /// Each window's ∂L/∂θ through its samples, before the scale.
@@ -324,11 +336,16 @@ impl Objective {
             return Err(LearnError::NoNotes);
         }
         let slot = warmup + window;
-        let threads = config.threads.clamp(1, notes.len());
+        // As many threads as runs of notes: four notes on three threads make two runs of two.
+        let per = notes.len().div_ceil(config.threads.max(1));
+        let threads = notes.len().div_ceil(per);
         let scratch = std::iter::once(loss)
             .chain((1..threads).map(|_| MrStftLoss::with_mel(&config.fft_sizes, mel_term)))
             .map(|loss| Scratch {
-                dual: vec![G::default(); slot * WINDOWS_PER_NOTE],
+                duals: Duals {
+                    wide: vec![G::default(); slot * WINDOWS_PER_NOTE],
+                    core: vec![GCore::default(); slot * WINDOWS_PER_NOTE],
+                },
                 plain: vec![0.0; slot * WINDOWS_PER_NOTE],
                 values: vec![0.0; window],
                 dl_dy: vec![0.0; window],
@@ -459,34 +476,62 @@ impl Objective {
     }
 
     /// The loss at learning-space point `z` (each θ's knob position, 0–1) and its gradient
-    /// with respect to the `learned` knobs of `z` (0 for the others).
+    /// with respect to the `learned` knobs of `z` (0 for the others). A step that learns the
+    /// core alone carries [`GCore`]'s partials, the others [`G`]'s: the same bits either way.
     pub fn loss_and_gradient(
         &mut self,
         z: &[f32; N_THETA],
         learned: &Learned,
     ) -> (f32, [f32; N_THETA]) {
-        let theta = dual_at_knobs(z, learned);
+        if learned.len() <= N_CORE {
+            self.gradient::<N_CORE>(z, learned, |d| &mut d.core)
+        } else {
+            self.gradient::<LEARNED>(z, learned, |d| &mut d.wide)
+        }
+    }
+
+    /// [`Self::loss_and_gradient`] on dual numbers with `N` partials, rendered into the buffer
+    /// `buffer` picks.
+    fn gradient<const N: usize>(
+        &mut self,
+        z: &[f32; N_THETA],
+        learned: &Learned,
+        buffer: fn(&mut Duals) -> &mut Vec<Dual<f32, N>>,
+    ) -> (f32, [f32; N_THETA]) {
+        const { assert!(N <= LEARNED) };
+        let theta = dual_at_knobs::<N>(z, learned);
         self.score_notes(|layout, note, s, t| {
-            let energy = layout.render_note(&theta, note, &mut s.dual);
+            let Scratch {
+                duals,
+                values,
+                dl_dy,
+                loss,
+                ..
+            } = s;
+            let dual = buffer(duals);
+            let energy = layout.render_note(&theta, note, dual);
             // c = √(E_target / E(θ)), differentiated: ∂(c·y)/∂θ = c ∂y/∂θ + y ∂c/∂θ.
-            t.c = if energy.v > 0.0 {
+            let c = if energy.v > 0.0 {
                 (energy.recip() * note.energy as f32).sqrt()
             } else {
-                G::cst(1.0)
+                Dual::cst(1.0)
             };
+            (t.c, t.dc) = (c.v, [0.0; LEARNED]);
+            t.dc[..N].copy_from_slice(&c.d);
             for (k, (w, slot)) in note
                 .windows
                 .iter()
-                .zip(s.dual.chunks(layout.slot))
+                .zip(dual.chunks(layout.slot))
                 .enumerate()
             {
                 let scored = &slot[layout.warm(w)..layout.warm(w) + w.len];
-                for (v, y) in s.values.iter_mut().zip(scored) {
-                    *v = y.v * t.c.v;
+                for (v, y) in values.iter_mut().zip(scored) {
+                    *v = y.v * c.v;
                 }
-                let dl = &mut s.dl_dy[..w.len];
-                t.loss[k] = s.loss.evaluate(&s.values[..w.len], &w.spectra, Some(dl));
-                t.grad[k] = chain_to_inputs(scored, dl);
+                let dl = &mut dl_dy[..w.len];
+                t.loss[k] = loss.evaluate(&values[..w.len], &w.spectra, Some(dl));
+                t.grad[k] = [0.0; LEARNED];
+                t.grad[k][..N].copy_from_slice(&chain_to_inputs(scored, dl));
                 t.dl_dc[k] = dl.iter().zip(scored).map(|(d, y)| d * y.v).sum::<f32>();
             }
         });
@@ -499,11 +544,11 @@ impl Objective {
                 total += t.loss[k];
                 grad.iter_mut()
                     .zip(&t.grad[k])
-                    .for_each(|(a, b)| *a += t.c.v * b);
+                    .for_each(|(a, b)| *a += t.c * b);
                 dl_dc += t.dl_dc[k];
             }
             grad.iter_mut()
-                .zip(&t.c.d)
+                .zip(&t.dc)
                 .for_each(|(a, dc)| *a += dl_dc * dc);
         }
         let n = self.window_count as f32;
@@ -511,7 +556,7 @@ impl Objective {
         let mut grad = learned.scatter(&grad);
         let mut total = total / n;
         if let Some(a) = self.attractor.as_mut() {
-            let (term, g) = a.term_and_gradient(&theta, learned);
+            let (term, g) = a.term_and_gradient(&dual_at_knobs(z, learned), learned);
             total += term;
             grad.iter_mut().zip(&g).for_each(|(a, b)| *a += b);
         }
@@ -629,7 +674,11 @@ mod tests {
             Objective::new(&[(&audio, &a)], SR, &config).expect("notes")
         };
         let (mut one, mut three) = (objective(1), objective(3));
-        assert_eq!(three.scratch.len(), 3, "one set of buffers per thread");
+        assert_eq!(
+            three.scratch.len(),
+            2,
+            "one set of buffers per run of notes"
+        );
         let z = to_knobs(&default_theta());
         for learned in [
             Learned::core(),
@@ -642,6 +691,23 @@ mod tests {
         }
         let (p1, p3) = (one.loss(&theta), three.loss(&theta));
         assert_eq!(p1.to_bits(), p3.to_bits(), "plain loss");
+    }
+
+    #[test]
+    fn the_core_learns_the_same_bits_on_fewer_partials() {
+        let theta = patch();
+        let audio = play(&theta, &[(50, 0.05, 0.4), (62, 0.6, 0.3)], 1.2);
+        let mut obj = objective_for(&audio);
+        let mut start = default_theta();
+        start[P::Pulse as usize] = 0.3;
+        start[P::Noise as usize] = 0.05;
+        let z = to_knobs(&start);
+        let core = Learned::core();
+        let (l1, g1) = obj.gradient::<N_CORE>(&z, &core, |d| &mut d.core);
+        let (l2, g2) = obj.gradient::<LEARNED>(&z, &core, |d| &mut d.wide);
+        assert_eq!(l1.to_bits(), l2.to_bits(), "loss");
+        assert_eq!(g1.map(f32::to_bits), g2.map(f32::to_bits), "gradient");
+        assert!(g1.iter().any(|g| *g != 0.0), "a gradient to compare");
     }
 
     #[test]

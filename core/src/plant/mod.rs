@@ -18,7 +18,7 @@ pub mod voice;
 
 pub use synth::{MAX_VOICES, Synth};
 pub use theta::{
-    CORE, G, LEARNED, Learned, N_THETA, N_THETA_V1, P, SECTION_NAMES, SECTIONS, SPECS, Scale,
-    Theta, ThetaSpec, Unit, default_theta, dual_at_knobs, from_knobs, to_knobs,
+    CORE, G, GCore, LEARNED, Learned, N_CORE, N_THETA, N_THETA_V1, P, SECTION_NAMES, SECTIONS,
+    SPECS, Scale, Theta, ThetaSpec, Unit, default_theta, dual_at_knobs, from_knobs, to_knobs,
 };
 pub use voice::{Voice, VoiceCoeffs};

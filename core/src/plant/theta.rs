@@ -112,11 +112,18 @@ pub const LEARNED: usize = 24;
 /// The dual number θ is learned with: a value and one partial per learned θ.
 pub type G = Dual<f32, LEARNED>;
 
+/// Knobs in [`CORE`].
+pub const N_CORE: usize = 17;
+
+/// The dual number of a step that learns the [`CORE`] alone (a run's first steps): seven
+/// partials fewer to carry than a [`G`], and the same bits in the ones it has.
+pub type GCore = Dual<f32, N_CORE>;
+
 /// The first version's θ that shape the sound (all of them but the output gain, whose level the
 /// objective measures instead of learning): always learned.
-pub const CORE: [P; 17] = {
+pub const CORE: [P; N_CORE] = {
     // The first 17 of [`ALL`]: the output gain is the first version's last θ.
-    let mut core = [P::Saw; 17];
+    let mut core = [P::Saw; N_CORE];
     let mut k = 0;
     while k < core.len() {
         core[k] = ALL[k];
@@ -164,6 +171,16 @@ impl Learned {
     /// Whether θ `k` is learned.
     pub fn contains(&self, k: usize) -> bool {
         self.slot_of.get(k).is_some_and(|&s| s != u8::MAX)
+    }
+
+    /// How many θ are learned (slots used).
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether no θ is learned.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
     }
 
     /// The learned θ indices, in slot order.
@@ -342,11 +359,18 @@ pub fn from_knobs<T: Real>(u: &[f32; N_THETA]) -> Theta<T> {
 /// The patch at knob-space position `z` as dual numbers, each learned θ seeded with ∂/∂z = 1 in
 /// its slot and the others constant: what the learner renders to get the gradient with respect
 /// to the knobs.
-pub fn dual_at_knobs(z: &[f32; N_THETA], learned: &Learned) -> Theta<G> {
+/// With `N` partials ([`G`], or [`GCore`] when the core alone is learned): `learned` must not
+/// hold more than `N` θ.
+pub fn dual_at_knobs<const N: usize>(z: &[f32; N_THETA], learned: &Learned) -> Theta<Dual<f32, N>> {
+    debug_assert!(
+        learned.len <= N,
+        "{} θ learned with {N} partials",
+        learned.len
+    );
     std::array::from_fn(|k| {
         let x = match learned.slot_of[k] {
-            u8::MAX => G::cst(z[k]),
-            slot => G::variable(z[k], slot as usize),
+            u8::MAX => Dual::cst(z[k]),
+            slot => Dual::variable(z[k], slot as usize),
         };
         SPECS[k].denormalize(x)
     })
