@@ -11,6 +11,8 @@
 //! - `cargo xtask presets` — remake the factory presets in `presets/`: each recording of
 //!   `../shared/eval/instruments` learned alone, all of them in sequence as one memory, and the
 //!   designed patches (the same bytes on the same toolchain: budgets are in steps).
+//! - `cargo xtask bench` — the plant's render beside the fundsp anchor of
+//!   `../shared/bench/anchor_fundsp`, run one after the other, and their ratio.
 //! - anything else (`bundle …`) goes to nice-plug-xtask.
 
 use anyhow::{Context, Result, bail};
@@ -61,7 +63,9 @@ const PY_PACKAGES: &[&str] = &[
 fn main() -> Result<()> {
     let mut args = std::env::args().skip(1);
     let Some(command) = args.next() else {
-        bail!("usage: cargo xtask <install | test | setup | train-encoder | presets | bundle ...>");
+        bail!(
+            "usage: cargo xtask <install | test | setup | train-encoder | presets | bench | bundle ...>"
+        );
     };
     nice_plug_xtask::chdir_workspace_root()?;
     let root = std::env::current_dir()?;
@@ -89,6 +93,7 @@ fn main() -> Result<()> {
             Ok(())
         }
         "presets" => presets(&root),
+        "bench" => bench(&root),
         "setup" => {
             install_system_packages(APT_PACKAGES)?;
             python_env(&root).map(|_| ())
@@ -206,16 +211,15 @@ fn test(root: &Path) -> Result<()> {
     // Learning from recordings through the host, on the bundle a user installs (minutes in a
     // debug build; the debug run above covers the same code under `assert_process_allocs`
     // with the ten-minute soak).
-    run(Command::new("cargo")
-        .args([
-            "test",
-            "--workspace",
-            "--test",
-            "live_clap",
-            "--",
-            "--ignored",
-        ])
-        .env("DAR_DDSP_CLAP", release_dir.join(format!("{BUNDLE}.clap"))))?;
+    let live_clap = |args: &[&str]| {
+        run(Command::new("cargo")
+            .args(["test", "--workspace", "--test", "live_clap"])
+            .args(args)
+            .env("DAR_DDSP_CLAP", release_dir.join(format!("{BUNDLE}.clap"))))
+    };
+    live_clap(&["--", "--ignored", "--nocapture", "--skip", "in_real_time"])?;
+    // Alone, so no other test's learner shares the cores with the one it times.
+    live_clap(&["in_real_time", "--", "--ignored", "--nocapture"])?;
 
     // The host tests measure with the project's own yardstick through the command line.
     let cli = root.join("target/debug/dar-ddsp");
@@ -290,6 +294,73 @@ fn presets(root: &Path) -> Result<()> {
     run(Command::new(&cli)
         .args(["preset", "design", "--out"])
         .arg(out.join("designed.json")))
+}
+
+/// Voice-samples in one repetition of the anchor's workload: 16 voices × 2 s at 48 kHz.
+const ANCHOR_VOICE_SAMPLES: f64 = 16.0 * 96_000.0;
+
+/// `cargo xtask bench`: the fundsp anchor, the plant's `anchor_workload` benchmarks, the anchor
+/// again, and the ratios (medians; the anchor's figure is the mean of its two runs' medians).
+fn bench(root: &Path) -> Result<()> {
+    let mut anchor = vec![anchor_fundsp(root)?];
+    run(Command::new("cargo").args([
+        "bench",
+        "-p",
+        "dar-ddsp-core",
+        "--bench",
+        "plant",
+        "--",
+        "--noplot",
+    ]))?;
+    anchor.push(anchor_fundsp(root)?);
+    let fundsp = anchor.iter().sum::<f64>() / anchor.len() as f64;
+    println!(
+        "fundsp 0.23 PolyBLEP + SVF, process(64): {:.2} and {:.2} ns per voice-sample",
+        anchor[0], anchor[1]
+    );
+    for case in ["together", "staggered"] {
+        let file = root.join(format!(
+            "target/criterion/anchor_workload/{case}/new/estimates.json"
+        ));
+        let text = std::fs::read_to_string(&file)
+            .with_context(|| format!("{}: criterion wrote no estimate", file.display()))?;
+        let json: serde_json::Value = serde_json::from_str(&text)?;
+        let median = json["median"]["point_estimate"]
+            .as_f64()
+            .with_context(|| format!("{}: no median", file.display()))?;
+        let ns = median / ANCHOR_VOICE_SAMPLES;
+        println!(
+            "plant, anchor workload, onsets {case}: {ns:.2} ns per voice-sample, {:.2}× faster \
+             than the anchor",
+            fundsp / ns
+        );
+    }
+    Ok(())
+}
+
+/// Builds and runs `../shared/bench/anchor_fundsp` (10 repetitions of its PolyBLEP + SVF
+/// voice in 64-sample blocks) and returns its median, ns per voice-sample.
+fn anchor_fundsp(root: &Path) -> Result<f64> {
+    let manifest = root.join("../shared/bench/anchor_fundsp/Cargo.toml");
+    let out = Command::new("cargo")
+        .args(["run", "--release", "--locked", "--manifest-path"])
+        .arg(&manifest)
+        .args(["--", "10", "polyblep+svf  process"])
+        .env("CARGO_TARGET_DIR", root.join("target/anchor_fundsp"))
+        .output()
+        .with_context(|| format!("cannot run the anchor {}", manifest.display()))?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    if !out.status.success() {
+        bail!(
+            "the anchor failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    // "fundsp polyblep+svf  process(64)   min   median   max ..."
+    text.lines()
+        .find_map(|l| l.strip_prefix("fundsp polyblep+svf  process(64)"))
+        .and_then(|rest| rest.split_whitespace().nth(1)?.parse().ok())
+        .with_context(|| format!("the anchor printed no median:\n{text}"))
 }
 
 /// Bundles the debug build already in `target/debug` (nice-plug-xtask's copy step alone).

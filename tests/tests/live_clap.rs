@@ -408,3 +408,55 @@ fn a_memory_this_build_cannot_use_is_kept_untouched() -> Result<()> {
     }
     Ok(())
 }
+
+/// In real time, as a player's sidechain arrives block by block at the pace of the audio: the
+/// time from each note's key-up to the learner publishing the memory it learned from that note
+/// (the patch table the audio thread plays from its next block, published with the memory the
+/// host saves). Prints each note's latency and their median: a speed figure, measured on a
+/// shared machine, not a bound. Fails if some note's key-up is followed by nothing learned
+/// before the stream ends, 3 s after the recording.
+#[test]
+#[ignore = "runs 15 s in real time; `cargo xtask test` runs it alone on the release bundle"]
+fn each_note_is_learned_soon_after_its_end_in_real_time() -> Result<()> {
+    let bass = recording("fingered_bass.wav")?;
+    let mut host = load_plugin()?;
+    host.activate(SR, BLOCK as u32)?;
+    let mut sidechain = bass.samples.clone();
+    sidechain.resize(bass.samples.len() + 3 * SR as usize, 0.0);
+    let block_s = BLOCK as f64 / SR;
+    let mut last = host.save_state()?;
+    let mut changes = Vec::new();
+    let start = std::time::Instant::now();
+    for (k, block) in sidechain.chunks_exact(BLOCK).enumerate() {
+        host.process(&[], BLOCK, Some(&[block, block]))?;
+        let now = (k + 1) as f64 * block_s;
+        // The host's pace: the next block waits for its time.
+        let ahead = now - start.elapsed().as_secs_f64();
+        if ahead > 0.0 {
+            std::thread::sleep(std::time::Duration::from_secs_f64(ahead));
+        }
+        let state = host.save_state()?;
+        if state != last {
+            changes.push(now);
+            last = state;
+        }
+    }
+    host.deactivate();
+    let mut latencies = Vec::new();
+    for (i, &onset) in bass.onsets.iter().enumerate() {
+        let key_up = onset + bass.hold;
+        let learned = changes.iter().find(|&&t| t > key_up);
+        let latency = learned
+            .map(|t| t - key_up)
+            .with_context(|| format!("nothing was learned from note {} ({changes:?})", i + 1))?;
+        latencies.push(latency);
+    }
+    let shown: Vec<String> = latencies.iter().map(|l| format!("{:.2}", l)).collect();
+    latencies.sort_by(f64::total_cmp);
+    println!(
+        "real time: key-up to the learned patch, per note [{}] s, median {:.2} s",
+        shown.join(", "),
+        latencies[latencies.len() / 2]
+    );
+    Ok(())
+}

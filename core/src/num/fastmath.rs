@@ -5,6 +5,7 @@
 //! Coefficients are weighted least-squares fits refined toward minimax (Lawson iterations) on
 //! the stated interval; errors are measured in the tests below.
 
+use crate::num::real::Arith;
 use crate::num::real::Real;
 
 /// 2^x, relative error below 1e-6 for |x| ≤ 60 (clamped beyond).
@@ -12,13 +13,17 @@ use crate::num::real::Real;
 pub fn exp2<T: Real>(x: T) -> T {
     let x = x.clamp_val(-60.0, 60.0);
     let n = floor(x.val());
-    let f = x - n;
-    // 2^f on [0, 1], degree 5, relative error 7.5e-8.
-    let p = ((((f * 0.001_877_576 + 0.008_989_342) * f + 0.055_826_317) * f + 0.240_153_62) * f
+    exp2_fraction(x - n) * pow2i(n as i32)
+}
+
+/// 2^f for f ∈ [0, 1], the polynomial of [`exp2`]; over [`Arith`], for the voices' lanes.
+#[inline(always)]
+pub fn exp2_fraction<A: Arith>(f: A) -> A {
+    // Degree 5, relative error 7.5e-8.
+    ((((f * 0.001_877_576 + 0.008_989_342) * f + 0.055_826_317) * f + 0.240_153_62) * f
         + 0.693_153_1)
         * f
-        + 0.999_999_93;
-    p * pow2i(n as i32)
+        + 0.999_999_93
 }
 
 /// ⌊x⌋ for |x| < 2^31. `f32::floor` is a library call on baseline x86-64 (no SSE4.1), and
@@ -31,7 +36,7 @@ pub fn floor(x: f32) -> f32 {
 
 /// 2^n for an integer n in [-126, 127], built from the exponent bits.
 #[inline(always)]
-fn pow2i(n: i32) -> f32 {
+pub fn pow2i(n: i32) -> f32 {
     f32::from_bits(((n.clamp(-126, 127) + 127) as u32) << 23)
 }
 
@@ -40,7 +45,12 @@ fn pow2i(n: i32) -> f32 {
 /// it can fold the ratio into its own single division.
 #[inline(always)]
 pub fn sin_cos_pi<T: Real>(x: T) -> (T, T) {
-    let x = x.clamp_val(0.0, 0.45);
+    sin_cos_pi_clamped(x.clamp_val(0.0, 0.45))
+}
+
+/// [`sin_cos_pi`] for x already in [0, 0.45]; over [`Arith`], for the voices' lanes.
+#[inline(always)]
+pub fn sin_cos_pi_clamped<A: Arith>(x: A) -> (A, A) {
     let x2 = x * x;
     // sin(πx), odd degree 9, relative error 1.8e-9 on [0, 0.45].
     let s = ((((x2 * 0.078_429_64 - 0.598_596_1) * x2 + 2.550_114_4) * x2 - 5.167_711_5) * x2
@@ -65,6 +75,13 @@ pub fn sin_2pi<T: Real>(phase: T) -> T {
     } else if y.val() < -0.25 {
         y = -y - 0.5;
     }
+    sin_2pi_folded(y)
+}
+
+/// sin(2π·y) for y ∈ [−0.25, 0.25], the part of [`sin_2pi`] after the phase is folded there;
+/// over [`Arith`], so the oscillators' lanes compute the same bits.
+#[inline(always)]
+pub fn sin_2pi_folded<A: Arith>(y: A) -> A {
     let y2 = y * y;
     // Odd degree 7 on [0, 0.25], absolute error 5.9e-7 (−124 dB): inaudible, two multiply-adds
     // cheaper than degree 9.
@@ -76,7 +93,12 @@ pub fn sin_2pi<T: Real>(phase: T) -> T {
 /// is off. Taylor series of degree 13, relative error below 3e-7 on the range (f32).
 #[inline(always)]
 pub fn exp2_m1<T: Real>(x: T) -> T {
-    let x = x.clamp_val(-2.5, 2.5);
+    exp2_m1_clamped(x.clamp_val(-2.5, 2.5))
+}
+
+/// [`exp2_m1`] for x already in [−2.5, 2.5]; over [`Arith`], for the voices' lanes.
+#[inline(always)]
+pub fn exp2_m1_clamped<A: Arith>(x: A) -> A {
     const C: [f32; 13] = [
         std::f32::consts::LN_2,
         0.2402265,
@@ -92,7 +114,7 @@ pub fn exp2_m1<T: Real>(x: T) -> T {
         2.5678437e-11,
         1.3691489e-12,
     ];
-    let mut p = T::cst(C[12]);
+    let mut p = A::lit(C[12]);
     for &c in C[..12].iter().rev() {
         p = p * x + c;
     }
@@ -113,7 +135,7 @@ pub fn sin_2pi_with_slope<T: Real>(phase: T) -> (T, T) {
         sign = -1.0;
     }
     let y2 = y * y;
-    let value = (((y2 * -70.993_45 + 81.340_775) * y2 - 41.337_143) * y2 + 6.283_164) * y;
+    let value = sin_2pi_folded(y);
     // d/dy of the odd degree-7 polynomial, times dy/dphase (±1).
     let slope =
         ((y2 * (-70.993_45 * 7.0) + 81.340_775 * 5.0) * y2 - 41.337_143 * 3.0) * y2 + 6.283_164;

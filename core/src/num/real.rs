@@ -63,6 +63,13 @@ pub trait Real:
     fn sqrt(self) -> Self;
     fn recip(self) -> Self;
 
+    /// The slice as `f32`s when the number is `f32` (the audio path, which renders its voices
+    /// in lanes), else `None`.
+    fn as_f32s(s: &mut [Self]) -> Option<&mut [f32]> {
+        let _ = s;
+        None
+    }
+
     /// Whether the number depends on θ (a dual number with a non-zero partial; never an
     /// `f32`): a section of the plant at its neutral setting is skipped unless it is being
     /// learned.
@@ -88,6 +95,10 @@ pub trait Real:
 impl Real for f32 {
     type Plain = f32;
     const PARTIALS: bool = false;
+    #[inline(always)]
+    fn as_f32s(s: &mut [Self]) -> Option<&mut [f32]> {
+        Some(s)
+    }
     #[inline(always)]
     fn cst(v: f32) -> Self {
         v
@@ -143,6 +154,29 @@ impl Real for f32 {
     #[inline(always)]
     fn recip(self) -> Self {
         f32::recip(self)
+    }
+}
+
+/// The arithmetic that the plant's formulas need, shared by `f32`, the dual numbers and
+/// [`super::lanes::F32x8`]: a formula written over it is written once for every path.
+pub trait Arith:
+    Copy
+    + Add<Output = Self>
+    + Sub<Output = Self>
+    + Mul<Output = Self>
+    + Neg<Output = Self>
+    + Add<f32, Output = Self>
+    + Sub<f32, Output = Self>
+    + Mul<f32, Output = Self>
+{
+    /// A constant.
+    fn lit(v: f32) -> Self;
+}
+
+impl<T: Real> Arith for T {
+    #[inline(always)]
+    fn lit(v: f32) -> Self {
+        T::cst(v)
     }
 }
 

@@ -4,6 +4,7 @@
 //! an analog envelope generator; their times are to −60 dB of the distance left. The recursion
 //! runs on [`Real`], so the learner gets exact derivatives with respect to every time and level.
 
+use crate::num::real::Arith;
 use crate::num::real::Real;
 
 /// Below this level a releasing envelope is finished (−80 dB) and its voice is freed.
@@ -21,6 +22,13 @@ pub enum Stage {
     Decay,
     /// Falling toward 0 after note-off.
     Release,
+}
+
+/// One sample of the decay: the level's distance to the sustain shrinks by the pole. Over
+/// [`Arith`], so the voices' lanes compute the same bits as one voice.
+#[inline(always)]
+pub fn decay_step<A: Arith>(level: A, sustain: A, pole: A) -> A {
+    sustain + (level - sustain) * pole
 }
 
 /// Coefficients of one envelope, derived from its θ at the control rate.
@@ -87,6 +95,12 @@ impl<T: Real> Adsr<T> {
     }
 
     /// The current segment.
+    /// Sets the stage and the level, after a render in lanes.
+    pub(crate) fn set_state(&mut self, stage: Stage, level: T) {
+        self.stage = stage;
+        self.level = level;
+    }
+
     pub fn stage(&self) -> Stage {
         self.stage
     }
@@ -153,7 +167,7 @@ impl<T: Real> Adsr<T> {
                 }
             }
             Stage::Decay => {
-                self.level = c.sustain + (self.level - c.sustain) * c.decay_pole;
+                self.level = decay_step(self.level, c.sustain, c.decay_pole);
             }
             Stage::Release => {
                 self.level *= c.release_pole;

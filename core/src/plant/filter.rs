@@ -6,6 +6,7 @@
 //! differentiate it exactly.
 
 use crate::num::fastmath::sin_cos_pi;
+use crate::num::real::Arith;
 use crate::num::real::Real;
 
 /// The two integrator states of one voice's filter.
@@ -47,6 +48,27 @@ impl<T: Real> SvfCoeffs<T> {
             a3: s * sc,
         }
     }
+
+    /// The three coefficients (a1, a2, a3), for a render in lanes.
+    pub(crate) fn parts(&self) -> (T, T, T) {
+        (self.a1, self.a2, self.a3)
+    }
+
+    /// The coefficients (a1, a2, a3) a render in lanes computed.
+    pub(crate) fn from_parts((a1, a2, a3): (T, T, T)) -> Self {
+        Self { a1, a2, a3 }
+    }
+}
+
+/// One step of the trapezoidal SVF: the band-pass and low-pass outputs (v1, v2) and the
+/// integrators' next state, from the input `x`, the state (ic1, ic2) and (a1, a2, a3). Over
+/// [`Arith`], so the voices' lanes compute the same bits as one voice.
+#[inline(always)]
+pub fn svf_step<A: Arith>(x: A, (ic1, ic2): (A, A), (a1, a2, a3): (A, A, A)) -> ((A, A), (A, A)) {
+    let v3 = x - ic2;
+    let v1 = a1 * ic1 + a2 * v3;
+    let v2 = ic2 + a2 * ic1 + a3 * v3;
+    ((v1, v2), (v1 * 2.0 - ic1, v2 * 2.0 - ic2))
 }
 
 impl<T: Real> Svf<T> {
@@ -71,12 +93,20 @@ impl<T: Real> Svf<T> {
     /// (v2) outputs.
     #[inline(always)]
     pub fn tick_bands(&mut self, x: T, c: &SvfCoeffs<T>) -> (T, T) {
-        let v3 = x - self.ic2;
-        let v1 = c.a1 * self.ic1 + c.a2 * v3;
-        let v2 = self.ic2 + c.a2 * self.ic1 + c.a3 * v3;
-        self.ic1 = v1 * 2.0 - self.ic1;
-        self.ic2 = v2 * 2.0 - self.ic2;
-        (v1, v2)
+        let (bands, state) = svf_step(x, (self.ic1, self.ic2), (c.a1, c.a2, c.a3));
+        (self.ic1, self.ic2) = state;
+        bands
+    }
+
+    /// The integrators' state, for a render in lanes to carry on from.
+    pub(crate) fn state(&self) -> (T, T) {
+        (self.ic1, self.ic2)
+    }
+
+    /// Takes back the integrators' state after a render in lanes.
+    pub(crate) fn set_state(&mut self, (ic1, ic2): (T, T)) {
+        self.ic1 = ic1;
+        self.ic2 = ic2;
     }
 }
 

@@ -12,6 +12,7 @@
 //! forward-mode differentiation computes.
 
 use crate::num::fastmath::{sin_2pi, sin_2pi_with_slope};
+use crate::num::real::Arith;
 use crate::num::real::Real;
 
 /// The harmonics the drawbars play, in θ order (`bar2` … `bar8`).
@@ -19,19 +20,29 @@ pub const DRAWBAR_HARMONICS: [usize; 6] = [2, 3, 4, 5, 6, 8];
 
 /// Above this many cycles per sample a drawbar would alias; it is silent (0.45 of the sample
 /// rate).
-const DRAWBAR_LIMIT: f32 = 0.45;
+pub(crate) const DRAWBAR_LIMIT: f32 = 0.45;
 
 /// The two-sample polynomial band-limited step residual at phase `t` ∈ [0, 1) for a phase
 /// increment `dt` (cycles per sample).
+/// The PolyBLEP residual just after an edge, at x = phase / increment ∈ [0, 1).
+#[inline(always)]
+pub(crate) fn blep_rise<A: Arith>(x: A) -> A {
+    x + x - x * x - 1.0
+}
+
+/// The PolyBLEP residual just before an edge, at x = (phase − 1) / increment ∈ (−1, 0].
+#[inline(always)]
+pub(crate) fn blep_fall<A: Arith>(x: A) -> A {
+    x * x + x + x + 1.0
+}
+
 #[inline(always)]
 fn poly_blep<T: Real>(t: T, dt: T::Plain) -> T {
     let (tv, dtv) = (t.val(), dt.val());
     if tv < dtv {
-        let x = t.div_plain(dt);
-        x + x - x * x - 1.0
+        blep_rise(t.div_plain(dt))
     } else if tv > 1.0 - dtv {
-        let x = (t - 1.0).div_plain(dt);
-        x * x + x + x + 1.0
+        blep_fall((t - 1.0).div_plain(dt))
     } else {
         T::cst(0.0)
     }
@@ -166,6 +177,17 @@ impl<P: Real<Plain = P>> Oscillators<P> {
     /// The phase increment now, cycles per sample.
     pub fn dt(&self) -> P {
         self.dt
+    }
+
+    /// The phase and the noise generator's state, for a render in lanes to carry on from.
+    pub(crate) fn lane_state(&self) -> (P, u32) {
+        (self.phase, self.noise)
+    }
+
+    /// Takes back the phase and the noise generator's state after a render in lanes.
+    pub(crate) fn set_lane_state(&mut self, phase: P, noise: u32) {
+        self.phase = phase;
+        self.noise = noise;
     }
 
     /// One sample of every oscillator, then advances the phase. `width` is the pulse width in

@@ -3,9 +3,10 @@
 
 use super::body::Body;
 use super::theta::{BODY1, BODY2, N_THETA, P, SPECS, Theta, from_knobs, to_knobs};
-use super::voice::{FILTER_UPDATE, Voice, VoiceCoeffs};
+use super::voice::{self, FILTER_UPDATE, Voice, VoiceCoeffs};
 use crate::num::real::Real;
 use crate::num::units::note_to_hz;
+use std::any::Any;
 
 /// Voices in the pool. Notes beyond this steal a voice.
 pub const MAX_VOICES: usize = 16;
@@ -339,19 +340,13 @@ impl<T: Real> Synth<T> {
             if let Some(r) = pair.as_deref_mut() {
                 r.fill(T::cst(0.0));
             }
-            for (i, v) in self.voices.iter_mut().enumerate() {
-                if !v.is_active() {
-                    continue;
-                }
-                let c = match self.mods.get(i) {
-                    Some(m) if m.on => &m.coeffs,
-                    _ => &self.coeffs,
-                };
-                match pair.as_deref_mut() {
-                    Some(r) => v.render_add_panned(c, chunk, r),
-                    None => v.render_add(c, chunk),
-                }
-            }
+            render_voices(
+                &mut self.voices,
+                &self.coeffs,
+                &self.mods,
+                chunk,
+                pair.as_deref_mut(),
+            );
             let silent = self.voices.iter().all(|v| !v.is_active());
             let (from, to) = (self.gain_from, self.coeffs.gain);
             // Only read while the gain ramps, when the period is a control period.
@@ -456,6 +451,50 @@ struct VoiceMods<T: Real> {
     on: bool,
     /// The voice's coefficients from the smoothed θ plus `offsets`; remade at the control rate.
     coeffs: VoiceCoeffs<T>,
+}
+
+/// Adds the sounding voices to `chunk` (and, panned, to `right`) in index order, each with its
+/// own coefficients where it carries offsets: on `f32` eight at a time in lanes
+/// ([`voice::render_voices`], the same bits), on dual numbers one after another.
+fn render_voices<T: Real>(
+    voices: &mut [Voice<T>; MAX_VOICES],
+    shared: &VoiceCoeffs<T>,
+    mods: &[VoiceMods<T>],
+    chunk: &mut [T],
+    mut right: Option<&mut [T]>,
+) {
+    let lanes = (
+        (voices as &mut dyn Any).downcast_mut::<[Voice<f32>; MAX_VOICES]>(),
+        (shared as &dyn Any).downcast_ref::<VoiceCoeffs<f32>>(),
+    );
+    if let (Some(voices), Some(shared)) = lanes
+        && let Some(out) = T::as_f32s(chunk)
+    {
+        let mut coeffs = [shared; MAX_VOICES];
+        for (c, m) in coeffs.iter_mut().zip(mods) {
+            if let Some(m) = (m as &dyn Any).downcast_ref::<VoiceMods<f32>>()
+                && m.on
+            {
+                *c = &m.coeffs;
+            }
+        }
+        let right = right.and_then(|r| T::as_f32s(r));
+        voice::render_voices(voices, &coeffs, out, right);
+        return;
+    }
+    for (i, v) in voices.iter_mut().enumerate() {
+        if !v.is_active() {
+            continue;
+        }
+        let c = match mods.get(i) {
+            Some(m) if m.on => &m.coeffs,
+            _ => shared,
+        };
+        match right.as_deref_mut() {
+            Some(r) => v.render_add_panned(c, chunk, r),
+            None => v.render_add(c, chunk),
+        }
+    }
 }
 
 /// A control period's mix made final: the bells (settled when every voice is silent), then the

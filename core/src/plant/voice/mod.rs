@@ -3,6 +3,10 @@
 //! once over [`Real`] (docs/ARCHITECTURE.md §4). The body's bells follow the voices, in the
 //! synth.
 
+mod lanes;
+
+pub use lanes::render_voices;
+
 use super::body::{BellCoeffs, BodyCoeffs};
 use super::envelope::{Adsr, AdsrCoeffs, Stage};
 use super::expression::Expression;
