@@ -1,15 +1,23 @@
-//! WAV in and out for the command line, with errors a user can act on: reading is the core's
-//! one reader; writing is atomic.
+//! Audio in and out for the command line, with errors a user can act on: reading is the core's
+//! one reader (WAV, FLAC, AIFF, OGG Vorbis, MP3); writing is WAV, atomic.
 
 use anyhow::{Context, Result};
 use std::path::Path;
 
-pub use dar_ddsp_core::signal::wav::{RATES, Recording};
+pub use dar_ddsp_core::signal::audio_file::{EXTENSIONS, RATES, Recording};
 
-/// Reads a WAV file and mixes it to mono (the core's reader, its errors as the command's).
+/// Reads an audio file and mixes it to mono (the core's reader, its errors as the command's).
 /// Allocates.
-pub fn read_wav(path: &Path) -> Result<Recording> {
-    Ok(dar_ddsp_core::signal::wav::read_wav(path)?)
+pub fn read_audio(path: &Path) -> Result<Recording> {
+    Ok(dar_ddsp_core::signal::audio_file::read_audio(path)?)
+}
+
+/// [`read_audio`] resampled to `sample_rate`. Allocates.
+pub fn read_audio_at(path: &Path, sample_rate: f32) -> Result<Recording> {
+    Ok(dar_ddsp_core::signal::audio_file::read_audio_at(
+        path,
+        sample_rate,
+    )?)
 }
 
 /// Writes mono 32-bit float WAV atomically: an existing file is replaced only by a complete one.

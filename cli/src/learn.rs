@@ -1,6 +1,6 @@
 //! The `learn` and `eval` commands.
 
-use crate::audio::{Recording, read_wav, write_wav};
+use crate::audio::{EXTENSIONS, Recording, read_audio, read_audio_at, write_wav};
 use anyhow::{Context, Result, bail};
 use dar_ddsp_core::learning::baselines::{plain_adam, random_search};
 use dar_ddsp_core::learning::continual::{ContinualConfig, ContinualLearner};
@@ -32,7 +32,50 @@ pub(crate) struct Source {
 }
 
 pub(crate) fn load(path: &Path) -> Result<Source> {
-    let rec = read_wav(path)?;
+    source(path, read_audio(path)?)
+}
+
+/// [`load`] resampled to `sample_rate` when the file is at another rate. Allocates.
+pub(crate) fn load_at(path: &Path, sample_rate: f32) -> Result<Source> {
+    source(path, read_audio_at(path, sample_rate)?)
+}
+
+/// The files to learn: each path itself, or a folder's audio files in name order.
+pub(crate) fn audio_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for path in paths {
+        if !path.is_dir() {
+            files.push(path.clone());
+            continue;
+        }
+        let mut found: Vec<PathBuf> = std::fs::read_dir(path)
+            .with_context(|| format!("{}: cannot list the folder", path.display()))?
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.is_file() && is_audio(p))
+            .collect();
+        if found.is_empty() {
+            bail!(
+                "{}: no audio files in the folder (it reads {})",
+                path.display(),
+                EXTENSIONS.join(", ")
+            );
+        }
+        found.sort();
+        files.extend(found);
+    }
+    Ok(files)
+}
+
+/// Whether the file's name ends in an audio extension this program reads.
+fn is_audio(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
+}
+
+/// A recording and its notes, `path` naming it in messages.
+fn source(path: &Path, rec: Recording) -> Result<Source> {
     let analysis = analyze(&rec.samples, &AnalysisConfig::new(rec.sample_rate));
     if analysis.notes.is_empty() {
         bail!(
@@ -181,7 +224,12 @@ pub fn learn(
     let start = from
         .map(|f| crate::presets::open(f, &weights))
         .transpose()?;
-    let sources: Vec<Source> = wavs.iter().map(|p| load(p)).collect::<Result<_>>()?;
+    // Every recording at the rate presets keep notes at, so each one's notes travel.
+    let files = audio_files(wavs)?;
+    let sources: Vec<Source> = files
+        .iter()
+        .map(|p| load_at(p, KEPT_RATE))
+        .collect::<Result<_>>()?;
     let mut learner = ContinualLearner::new(config, weights.clone());
     if let Some(start) = &start {
         for p in &start.preset.prototypes {
@@ -190,26 +238,18 @@ pub fn learn(
         let preset = &start.preset;
         learner.restore_kept(preset.kept.clone(), preset.own_db.clone());
     }
-    // Kept notes travel at one rate; a recording at another leaves them out of the preset.
-    let other_rate = (sources.iter()).find(|src| src.rec.sample_rate != KEPT_RATE);
-    if let Some(src) = other_rate.filter(|_| keep_notes) {
-        eprintln!(
-            "note: {} is at {} Hz; presets keep notes at {KEPT_RATE} Hz, so the preset will \
-             carry none",
-            src.name, src.rec.sample_rate
-        );
-    }
+    // One bar over every recording; each one's report is printed above it.
+    let progress = ProgressBar::new(sources.len() as u64);
+    progress.set_style(
+        ProgressStyle::with_template("learning {bar:24} {pos}/{len} {elapsed:>3} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    progress.enable_steady_tick(std::time::Duration::from_millis(200));
     for src in &sources {
-        let spinner = ProgressBar::new_spinner();
-        spinner.set_style(
-            ProgressStyle::with_template("{prefix:>14} {spinner} {elapsed:>3} learning")
-                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
-        );
-        spinner.set_prefix(src.name.clone());
-        spinner.enable_steady_tick(std::time::Duration::from_millis(200));
+        progress.set_message(src.name.clone());
         let started = Instant::now();
         let report = learner.hear(&src.rec.samples, &src.analysis, src.rec.sample_rate, true)?;
-        spinner.finish_and_clear();
+        progress.inc(1);
         let stem = Path::new(&src.name)
             .file_stem()
             .map_or_else(|| src.name.clone(), |n| n.to_string_lossy().into());
@@ -250,36 +290,44 @@ pub fn learn(
                 )
             })
             .collect();
-        eprintln!(
-            "{}: {} notes → {}; {:.1} s",
-            src.name,
-            report.notes.len(),
-            if names.is_empty() {
-                "no prototype (too short or the memory is full)".to_string()
-            } else {
-                names.join(", ")
-            },
-            started.elapsed().as_secs_f32()
-        );
-        if report.merged > 0 {
+        progress.suspend(|| {
             eprintln!(
-                "  {} more new prototypes joined the first: one patch plays all their notes",
-                report.merged
-            );
+                "{}: {} notes → {}; {:.1} s",
+                src.name,
+                report.notes.len(),
+                if names.is_empty() {
+                    "no prototype (too short or the memory is full)".to_string()
+                } else {
+                    names.join(", ")
+                },
+                started.elapsed().as_secs_f32()
+            )
+        });
+        if report.merged > 0 {
+            progress.suspend(|| {
+                eprintln!(
+                    "  {} more new prototypes joined the first: one patch plays all their notes",
+                    report.merged
+                )
+            });
         }
         for j in &report.improved {
-            eprintln!(
-                "  improved {}: a patch learned from this recording plays its notes better, so \
+            progress.suspend(|| {
+                eprintln!(
+                    "  improved {}: a patch learned from this recording plays its notes better, so \
                  it was fitted again from there",
-                j + 1
-            );
+                    j + 1
+                )
+            });
         }
         for (from, to) in &report.splits {
-            eprintln!(
-                "  split: the patch of {} could not play both, so these notes went to {}",
-                from + 1,
-                to + 1
-            );
+            progress.suspend(|| {
+                eprintln!(
+                    "  split: the patch of {} could not play both, so these notes went to {}",
+                    from + 1,
+                    to + 1
+                )
+            });
         }
     }
     let settings = start
@@ -297,7 +345,8 @@ pub fn learn(
         kept: Vec::new(),
         own_db: Vec::new(),
     };
-    let preset = if keep_notes && other_rate.is_none() {
+    progress.finish_and_clear();
+    let preset = if keep_notes {
         preset.carrying(learner.reservoirs().to_vec(), learner.own().to_vec())
     } else {
         preset

@@ -38,7 +38,8 @@ enum Command {
     /// Learn recordings in order into a memory of prototypes (encoder, Fuzzy ART and search, as
     /// the plugin learns from its sidechain) and write it as a preset.
     Learn {
-        /// WAV files, learned in order.
+        /// Audio files (WAV, FLAC, AIFF, OGG Vorbis, MP3) or folders of them, learned in order
+        /// (a folder's files in name order).
         #[arg(required = true)]
         wavs: Vec<PathBuf>,
         /// The preset to write (replaced atomically when learning is done).
@@ -368,7 +369,7 @@ fn main() {
 
 /// The `distance` command.
 fn distance(candidate: &std::path::Path, target: &std::path::Path) -> Result<()> {
-    let (c, t) = (audio::read_wav(candidate)?, audio::read_wav(target)?);
+    let (c, t) = (audio::read_audio(candidate)?, audio::read_audio(target)?);
     if c.sample_rate != t.sample_rate {
         bail!(
             "{} is at {} Hz and {} at {} Hz: compare recordings at one rate",

@@ -24,7 +24,7 @@ fn eval_file(name: &str) -> PathBuf {
 }
 
 fn read_mono(path: &Path) -> Vec<f32> {
-    dar_ddsp_core::signal::wav::read_wav(path)
+    dar_ddsp_core::signal::audio_file::read_audio(path)
         .unwrap_or_else(|e| panic!("{e}"))
         .samples
 }
@@ -214,7 +214,7 @@ fn bad_recordings_are_refused_and_nothing_is_written() {
     std::fs::write(&truncated, &full[..30]).expect("write");
     let cases: [(&Path, &str); 6] = [
         (&dir.join("missing.wav"), "no such file"),
-        (&not_wav, "not a WAV file"),
+        (&not_wav, "not an audio file this program reads"),
         (&empty, "no audio"),
         (&silent, "no notes found"),
         (&slow, "unsupported sample rate"),
@@ -225,6 +225,50 @@ fn bad_recordings_are_refused_and_nothing_is_written() {
         command.args(["learn", "--budget-steps", "5"]).arg(wav);
         assert_refused(&mut command, &out, what);
     }
+    // A folder with no audio file in it.
+    let folder = dir.join("folder");
+    std::fs::create_dir_all(&folder).expect("folder");
+    std::fs::write(folder.join("readme.txt"), "no audio here").expect("write");
+    let mut command = bin();
+    command.args(["learn", "--budget-steps", "5"]).arg(&folder);
+    assert_refused(&mut command, &out, "no audio files in the folder");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// A folder is learned file by file in name order, whatever its files' formats and rates (a
+/// FLAC at 22.05 kHz among them, resampled to the 48 kHz the learner keeps notes at); other
+/// files in it are left alone.
+#[test]
+fn learn_takes_a_folder_in_name_order() {
+    let dir = scratch("folder");
+    let folder = dir.join("samples");
+    std::fs::create_dir_all(&folder).expect("folder");
+    for name in ["trumpet.wav", "flute.wav"] {
+        std::fs::copy(eval_file(name), folder.join(format!("b {name}"))).expect("copy");
+    }
+    let tone = Path::new(env!("CARGO_MANIFEST_DIR")).join("../core/tests/fixtures/audio/tone.flac");
+    std::fs::copy(tone, folder.join("a tone.flac")).expect("copy");
+    std::fs::write(folder.join("notes.txt"), "not audio").expect("write");
+    let out = dir.join("out.json");
+    let o = bin()
+        .args(["learn", "--budget-steps", "20", "--keep-notes", "--out"])
+        .arg(&out)
+        .arg(&folder)
+        .output()
+        .expect("run");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    let order: Vec<usize> = ["a tone.flac:", "b flute.wav:", "b trumpet.wav:"]
+        .iter()
+        .map(|f| {
+            err.find(f)
+                .unwrap_or_else(|| panic!("{f} not reported: {err}"))
+        })
+        .collect();
+    assert!(order.windows(2).all(|w| w[0] < w[1]), "{err}");
+    assert!(!err.contains("notes.txt"), "{err}");
+    let preset = std::fs::read_to_string(&out).expect("preset");
+    assert!(preset.contains("b flute.wav") && preset.contains("b trumpet.wav"));
     std::fs::remove_dir_all(&dir).ok();
 }
 

@@ -16,6 +16,6 @@ pub fn eval_path(name: &str) -> PathBuf {
 
 /// The eval recording `name` mixed to mono by the project's WAV reader, and its sample rate.
 pub fn eval_recording(name: &str) -> Result<(Vec<f32>, u32)> {
-    let rec = dar_ddsp_core::signal::wav::read_wav(&eval_path(name))?;
+    let rec = dar_ddsp_core::signal::audio_file::read_audio(&eval_path(name))?;
     Ok((rec.samples, rec.sample_rate as u32))
 }

@@ -298,7 +298,7 @@ fn project(z: &mut [f32; N_THETA]) {
 /// use dar_ddsp_core::signal::analysis::{AnalysisConfig, analyze};
 ///
 /// // A recording to learn: here a darker patch than the default (a WAV would come from
-/// // `dar_ddsp_core::signal::wav::read_wav`).
+/// // `dar_ddsp_core::signal::audio_file::read_audio`).
 /// let sr = 48_000.0;
 /// let mut target = default_theta();
 /// target[P::Cutoff as usize] = 700.0;

@@ -2,7 +2,7 @@
 //! analysis that cuts a recording into notes. Depends only on [`crate::num`].
 
 pub mod analysis;
+pub mod audio_file;
 pub mod distance;
 pub mod features;
 pub mod stft;
-pub mod wav;

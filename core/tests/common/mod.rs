@@ -35,6 +35,7 @@ pub fn eval_dir() -> PathBuf {
 /// One recording as (sample rate, mono samples in [−1, 1)), read by the project's WAV reader.
 pub fn read_eval(name: &str) -> (u32, Vec<f32>) {
     let path = eval_dir().join(format!("instruments/{name}.wav"));
-    let rec = dar_ddsp_core::signal::wav::read_wav(&path).unwrap_or_else(|e| panic!("{e}"));
+    let rec =
+        dar_ddsp_core::signal::audio_file::read_audio(&path).unwrap_or_else(|e| panic!("{e}"));
     (rec.sample_rate as u32, rec.samples)
 }
