@@ -66,6 +66,7 @@ pub fn create(
             front: None,
             weights: None,
             preset_name: String::from("my memory"),
+            file_path: String::new(),
             message: None,
             confirm_clear: false,
             renaming: None,
@@ -110,6 +111,8 @@ pub struct App {
     weights: Option<EncoderWeights>,
     /// Name to save the memory under.
     preset_name: String,
+    /// The audio file to learn, as typed (Learn from file).
+    file_path: String,
     /// The last save or load outcome, shown in the top bar.
     message: Option<String>,
     /// "Clear memory" was pressed once and waits for confirmation.

@@ -276,6 +276,50 @@ impl App {
         if let Some(e) = &s.error {
             ui.colored_label(palette::ERROR, e.as_str());
         }
+        ui.separator();
+        self.learn_from_file(ui, s);
+    }
+
+    /// Learn from file: a path (typed or pasted) learned as if it arrived on the sidechain in
+    /// Learn mode, by the learner thread; the panel shows its progress and result. Dropping a
+    /// file on the panel cannot work yet: egui-baseview 0.9 does not pass the window's drops
+    /// on to egui.
+    fn learn_from_file(&mut self, ui: &mut egui::Ui, s: &Snapshot) {
+        ui.strong("Learn from file (WAV, FLAC, AIFF, OGG, MP3)");
+        let mut learn = None;
+        ui.horizontal(|ui| {
+            let field = ui.add(
+                egui::TextEdit::singleline(&mut self.file_path)
+                    .hint_text("path to an audio file")
+                    .desired_width(200.0),
+            );
+            self.dump.control("file path", field.rect);
+            let button = ui.button("Learn from file");
+            self.dump.control("Learn from file", button.rect);
+            let typed = self.file_path.trim();
+            if (button.clicked()
+                || field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter)))
+                && !typed.is_empty()
+            {
+                learn = Some(std::path::PathBuf::from(typed));
+            }
+        });
+        if let Some(path) = learn
+            && self.commands.try_send(Command::LearnFile(path)).is_err()
+        {
+            self.message = Some("the learner is busy: try again".into());
+        }
+        if let Some(line) = view::file_line(s) {
+            let error = s.file.as_ref().is_some_and(|f| f.error.is_some());
+            ui.colored_label(
+                if error {
+                    palette::ERROR
+                } else {
+                    palette::NOTICE
+                },
+                line,
+            );
+        }
     }
 }
 

@@ -230,6 +230,41 @@ pub fn counters(s: &Snapshot) -> String {
     )
 }
 
+/// The panel's line for a file being learned or learned last (Learn from file): its
+/// progress, then what it made of the memory, or why it was refused.
+pub fn file_line(s: &Snapshot) -> Option<String> {
+    let f = s.file.as_ref()?;
+    if let Some(e) = &f.error {
+        return Some(e.clone());
+    }
+    if !f.done {
+        return Some(format!(
+            "{}: learning, {:.0} %, {} note{} so far",
+            f.name,
+            100.0 * f.progress,
+            f.notes,
+            if f.notes == 1 { "" } else { "s" }
+        ));
+    }
+    let played = match (f.prototype, f.distance) {
+        (Some(j), Some(d)) => format!(
+            "; {} \"{}\" plays it at {d:.2} dB",
+            j + 1,
+            s.prototypes.get(j).map_or("", |p| p.name.as_str())
+        ),
+        _ => String::new(),
+    };
+    Some(format!(
+        "{}: {} note{} → {} new prototype{}, {} refined{played}",
+        f.name,
+        f.notes,
+        if f.notes == 1 { "" } else { "s" },
+        f.made,
+        if f.made == 1 { "" } else { "s" },
+        f.refined
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -433,5 +468,38 @@ mod tests {
             },
         );
         assert_eq!(v.loss, vec![[0.0, 0.0], [1.0, -1.0], [3.0, -2.0]]);
+    }
+
+    #[test]
+    fn a_file_learn_reads_as_progress_then_result_or_its_error() {
+        use crate::learner::FileLearn;
+        let mut s = Snapshot {
+            prototypes: vec![proto("oboe", 0.2, 0.9)],
+            ..Snapshot::default()
+        };
+        assert_eq!(file_line(&s), None);
+        let mut f = FileLearn {
+            name: "oboe.flac".into(),
+            progress: 0.5,
+            notes: 1,
+            ..FileLearn::default()
+        };
+        s.file = Some(f.clone());
+        assert_eq!(
+            file_line(&s).as_deref(),
+            Some("oboe.flac: learning, 50 %, 1 note so far")
+        );
+        (f.done, f.made, f.refined, f.prototype, f.distance) = (true, 1, 1, Some(0), Some(1.5));
+        s.file = Some(f.clone());
+        assert_eq!(
+            file_line(&s).as_deref(),
+            Some("oboe.flac: 1 note → 1 new prototype, 1 refined; 1 \"oboe\" plays it at 1.50 dB")
+        );
+        f.error = Some("oboe.flac: damaged audio data".into());
+        s.file = Some(f);
+        assert_eq!(
+            file_line(&s).as_deref(),
+            Some("oboe.flac: damaged audio data")
+        );
     }
 }

@@ -17,6 +17,9 @@ pub enum Command {
     Rename(usize, String),
     /// Lock or unlock one prototype.
     Lock(usize, bool),
+    /// Learn an audio file (WAV, FLAC, AIFF, OGG Vorbis, MP3) as if it arrived on the
+    /// sidechain in Learn mode: decoded and resampled on the learner thread.
+    LearnFile(std::path::PathBuf),
     /// Replace the whole memory with a preset the editor loaded (already checked and fitted
     /// to this encoder): its prototypes, the active one, and its kept notes where they were
     /// recorded at the learner's rate.
@@ -79,6 +82,32 @@ pub struct Snapshot {
     /// Refinements refused because the patch could not play both (each a split).
     pub splits: u64,
     /// Why learning stopped or a stored memory was refused, if so.
+    pub error: Option<String>,
+    /// The file being learned, or the last one learned.
+    pub file: Option<FileLearn>,
+}
+
+/// A file learned by [`Command::LearnFile`], as the panel shows it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FileLearn {
+    /// The file's name.
+    pub name: String,
+    /// Share of the file fed to the learner, 0–1.
+    pub progress: f32,
+    /// Notes found so far.
+    pub notes: usize,
+    /// Prototypes it made.
+    pub made: usize,
+    /// Prototypes it refined (including ones it made).
+    pub refined: usize,
+    /// The spectral distance, dB, from the file to the prototype that won its last note, playing
+    /// the file's notes; set when done.
+    pub distance: Option<f32>,
+    /// The prototype that won its last note (its index), when done.
+    pub prototype: Option<usize>,
+    /// Whether the whole file was learned (or refused).
+    pub done: bool,
+    /// Why the file could not be read, if so (one line naming it).
     pub error: Option<String>,
 }
 

@@ -6,10 +6,11 @@
 
 mod commands;
 mod faults;
+mod file;
 mod links;
 mod worker;
 
-pub use commands::{Command, CommandLink, ProtoView, Snapshot, command_link};
+pub use commands::{Command, CommandLink, FileLearn, ProtoView, Snapshot, command_link};
 pub use faults::Faults;
 pub use links::{AudioLinks, OFFLINE_WAIT, Pace, RING_CAPACITY, Shared};
 
@@ -212,6 +213,95 @@ mod tests {
         // A new learner starts cleanly after the old one is joined.
         let (again, _links, _, _) = start();
         assert!(again.shared().running());
+    }
+
+    /// A one-note sample of 1.5 s at 44.1 kHz (a one-shot, which other neural plugins refuse),
+    /// learned through the file command the panel's button sends: it becomes a prototype that
+    /// plays it at least 3 dB closer than the default patch. A damaged file is refused with one
+    /// line naming it and changes nothing.
+    #[test]
+    fn a_one_note_file_becomes_a_prototype() {
+        use dar_ddsp_core::learning::reservoir::played_distance;
+        use dar_ddsp_core::plant::{P, default_theta};
+        use dar_ddsp_core::signal::analysis::{AnalysisConfig, analyze};
+        use dar_ddsp_core::signal::audio_file::read_audio_at;
+        let (thread, mut links, snapshot, _memory) = start();
+        let dir = std::env::temp_dir().join(format!("dar-ddsp-file-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let path = dir.join("one shot.wav");
+        let sr = 44_100.0;
+        let note = NoteEvent {
+            onset: 2_205,
+            release: 44_100,
+            f0_hz: 196.0,
+            velocity: 0.9,
+        };
+        // A hollow, bright square with a slow attack: nothing like the default saw.
+        let mut theta = default_theta();
+        for (p, v) in [
+            (P::Saw, 0.0),
+            (P::Pulse, 0.8),
+            (P::Width, 0.3),
+            (P::Cutoff, 6_000.0),
+            (P::Resonance, 3.0),
+            (P::AmpAttack, 0.08),
+        ] {
+            theta[p as usize] = v;
+        }
+        let audio = render_performance(&theta, &[note], sr, 66_150);
+        let spec = hound::WavSpec {
+            channels: 1,
+            sample_rate: 44_100,
+            bits_per_sample: 32,
+            sample_format: hound::SampleFormat::Float,
+        };
+        let mut w = hound::WavWriter::create(&path, spec).expect("create");
+        audio
+            .iter()
+            .for_each(|&x| w.write_sample(x).expect("write"));
+        w.finalize().expect("finalize");
+
+        assert!(thread.send(Command::LearnFile(path.clone())));
+        let done = |name: &str| {
+            let name = name.to_string();
+            let snapshot = snapshot.clone();
+            move || {
+                snapshot
+                    .lock()
+                    .file
+                    .as_ref()
+                    .is_some_and(|f| f.done && f.name == name)
+            }
+        };
+        wait_until("the file learned", done("one shot.wav"));
+        let f = snapshot.lock().file.clone().expect("shown");
+        assert!(
+            f.error.is_none() && f.notes == 1 && f.made == 1 && f.refined == 1,
+            "{f:?}"
+        );
+        assert_eq!(links.table().len, 1);
+        let heard = read_audio_at(&path, 48_000.0).expect("reads");
+        let analysis = analyze(&heard.samples, &AnalysisConfig::new(48_000.0));
+        let default = played_distance(&default_theta(), &heard.samples, &analysis, 48_000.0);
+        let learned = f.distance.expect("a distance");
+        println!("one-note file: learned {learned:.2} dB, default patch {default:.2} dB");
+        assert!(
+            learned <= default - 3.0,
+            "learned {learned:.2} dB, default patch {default:.2} dB"
+        );
+
+        let bad = dir.join("bad.flac");
+        std::fs::write(&bad, b"not audio at all").expect("write");
+        assert!(thread.send(Command::LearnFile(bad)));
+        wait_until("the bad file refused", done("bad.flac"));
+        let f = snapshot.lock().file.clone().expect("shown");
+        let error = f.error.expect("refused");
+        assert!(
+            error.contains("bad.flac") && !error.contains('\n'),
+            "{error}"
+        );
+        assert_eq!(snapshot.lock().prototypes.len(), 1);
+        std::fs::remove_dir_all(&dir).ok();
     }
 
     #[test]

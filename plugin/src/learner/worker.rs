@@ -85,7 +85,13 @@ fn work(mut w: Worker) {
             w.loaded.store(false, Ordering::Release);
         }
         while let Ok(c) = w.command_rx.try_recv() {
-            changed |= w.command(c);
+            match c {
+                Command::LearnFile(path) => {
+                    w.learn_file(&path, &mut last_match);
+                    changed = true;
+                }
+                c => changed |= w.command(c),
+            }
         }
         let n = w.ring.slots().min(CHUNK);
         if n == 0 {
@@ -191,6 +197,8 @@ impl Worker {
                 }
                 true
             }
+            // Handled by the loop, which publishes as the file is learned.
+            Command::LearnFile(_) => false,
             #[cfg(debug_assertions)]
             Command::Crash => panic!("crash requested by a test"),
         }
@@ -207,7 +215,7 @@ impl Worker {
 
     /// Publishes the table and the snapshot (when `changed`), and the persisted memory (when
     /// `store`).
-    fn publish(&mut self, last_match: &mut Option<f32>, changed: bool, store: bool) {
+    pub(super) fn publish(&mut self, last_match: &mut Option<f32>, changed: bool, store: bool) {
         if !changed {
             return;
         }
