@@ -220,6 +220,18 @@ fn test(root: &Path) -> Result<()> {
     live_clap(&["--", "--ignored", "--nocapture", "--skip", "in_real_time"])?;
     // Alone, so no other test's learner shares the cores with the one it times.
     live_clap(&["in_real_time", "--", "--ignored", "--nocapture"])?;
+    // Learn from file through the real editor: the path typed into the panel, on an X server.
+    run(Command::new("xvfb-run")
+        .args(["-a", "-s", "-screen 0 1280x800x24", "cargo", "test"])
+        .args([
+            "--workspace",
+            "--test",
+            "file_clap",
+            "--",
+            "--ignored",
+            "--nocapture",
+        ])
+        .env("DAR_DDSP_CLAP", release_dir.join(format!("{BUNDLE}.clap"))))?;
 
     // The host tests measure with the project's own yardstick through the command line.
     let cli = root.join("target/debug/dar-ddsp");

@@ -14,7 +14,7 @@ use nice_plug::midi::{Channel, Key, VoiceID};
 use nice_plug::prelude::*;
 use parking_lot::Mutex;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 mod editor;
 pub mod learner;
@@ -74,6 +74,10 @@ pub struct DarDdsp {
     /// `DAR_DDSP_FAULT=alloc` (debug builds): `process()` allocates, so a test sees
     /// `assert_process_allocs` abort. Set in `activate()`.
     fault_alloc: bool,
+    /// Raised by the panel's Audition button (editor writes, audio thread reads); made once.
+    audition_request: Arc<AtomicU64>,
+    /// Plays the latest file learn's audition when asked. Audio thread only.
+    audition: learner::audition::Player,
 }
 
 impl Default for DarDdsp {
@@ -81,6 +85,7 @@ impl Default for DarDdsp {
         let params = Arc::new(DarDdspParams::default());
         let player = Player::new(48_000.0, &params.theta());
         let glide = Glide::new(&params.theta());
+        let audition_request = Arc::new(AtomicU64::new(0));
         Self {
             params,
             player,
@@ -98,6 +103,8 @@ impl Default for DarDdsp {
             sample_rate: 48_000.0,
             file_pos: 0,
             fault_alloc: false,
+            audition_request: audition_request.clone(),
+            audition: learner::audition::Player::new(audition_request),
         }
     }
 }
@@ -168,6 +175,7 @@ impl Plugin for DarDdsp {
             self.sidechain_peak.clone(),
             self.snapshot.clone(),
             self.commands.sender.clone(),
+            self.audition_request.clone(),
         )
     }
 
@@ -311,6 +319,10 @@ impl Plugin for DarDdsp {
             .store(sidechain_peak(aux), Ordering::Relaxed);
         if self.params.sc_listen.value() {
             mix_sidechain(outputs, aux);
+        }
+        if let Some(links) = self.links.as_mut() {
+            self.audition
+                .play_into(links.audition(), outputs, num_samples);
         }
         for channel in outputs.iter_mut() {
             ceiling(channel);

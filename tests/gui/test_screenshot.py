@@ -3,7 +3,8 @@ the standalone with the dummy audio backend and three eval recordings looped int
 (the plugin's own live learner learns them), xdotool to find and click the window, and
 imagemagick's `import` to capture it. The panel writes what it shows to a file
 (`DAR_DDSP_PANEL_DUMP`: its cards, and where its named controls are), so the test waits until
-the learner's cards are there and clicks controls by name. The screenshot must not be blank
+the learner's cards are there and clicks controls by name. Then it learns a fourth recording
+from the panel's Learn from file field (typing its path). The screenshot must not be blank
 (pixel statistics) and is kept in target/screenshots/panel.png (the README shows a copy,
 docs/panel.png). Then a preset is loaded and saved through the panel's controls."""
 
@@ -21,6 +22,8 @@ EVAL = ROOT.parent / "shared" / "eval" / "instruments"
 DISPLAY = ":97"
 # Three recordings of 12 s, looped; the shot is taken once each has a card of its own.
 RECORDINGS = ["fingered_bass.wav", "church_organ.wav", "flute.wav"]
+# Learned from the panel's Learn from file field before the shot.
+FILE_LEARNED = "trumpet.wav"
 
 
 def run(*args, env=None, check=True):
@@ -92,6 +95,21 @@ def test_the_panel_shows_what_the_learner_learned(tmp_path):
         assert app.poll() is None, (tmp_path / "standalone.log").read_text()[-2000:]
         print(f"{len(cards)} learned cards after {time.monotonic() - started:.0f} s: "
               f"{[(c['name'], c['kept']) for c in cards]}")
+
+        # Learn from file, as a user would: the path typed into the field, then Enter; the shot
+        # shows the finished learn, its audition and the two spectra.
+        click(wid, dump, "file path", env)
+        run("xdotool", "type", "--delay", "5", str(EVAL / FILE_LEARNED), env=env)
+        run("xdotool", "key", "Return", env=env)
+        started = time.monotonic()
+        learned_file = wait_for("the file learn to end", lambda: (
+            (panel(dump) or {}).get("file") or {}).get("done") and panel(dump)["file"],
+            timeout=240.0)
+        print(f"learned {FILE_LEARNED} from the panel in {time.monotonic() - started:.0f} s: "
+              f"{learned_file}")
+        assert learned_file["error"] is None and learned_file["notes"] >= 1, learned_file
+        assert learned_file["audition"], learned_file
+        time.sleep(1.0)  # the panel draws the result
         shots = ROOT / "target" / "screenshots"
         shots.mkdir(parents=True, exist_ok=True)
         shot = shots / "panel.png"

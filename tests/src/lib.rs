@@ -15,6 +15,7 @@ pub mod analysis;
 pub mod bundle;
 pub mod clap_host;
 pub mod eval;
+pub mod learning;
 pub mod project;
 pub mod usage;
 

@@ -8,12 +8,11 @@
 //! (about 70 kB, fixed in `vendor/baseview`), and every window loaded the GL driver afresh
 //! (about 10 kB of heap, 30 kB resident: `plugin/src/editor/gl_pin.rs` keeps it loaded).
 
-use anyhow::{Context, Result, ensure};
+use anyhow::{Result, ensure};
+use dar_ddsp_tests::clap_host::x11_parent_window;
 use dar_ddsp_tests::usage::{live_heap_bytes, resident_bytes, threads};
 use dar_ddsp_tests::{NoteEv, load_plugin};
 use std::time::Duration;
-use x11rb::connection::Connection;
-use x11rb::protocol::xproto::{ConnectionExt, CreateWindowAux, WindowClass};
 
 /// Bound on the live heap's growth per open/close after the first ten, kB.
 const LIVE_GROWTH_PER_CYCLE_KB: f64 = 50.0;
@@ -29,26 +28,7 @@ fn usage() -> Result<(u64, u64)> {
 #[test]
 #[ignore = "needs an X server; `cargo xtask test` runs it under xvfb-run"]
 fn the_editor_opens_and_closes_100_times_without_leaking() -> Result<()> {
-    let display = std::env::var("DISPLAY")
-        .context("no X server: run it as `cargo xtask test` does, under xvfb-run")?;
-    let (conn, screen) = x11rb::connect(Some(&display)).context("cannot reach the X server")?;
-    let root = conn.setup().roots[screen].root;
-    let window = conn.generate_id()?;
-    conn.create_window(
-        x11rb::COPY_DEPTH_FROM_PARENT,
-        window,
-        root,
-        0,
-        0,
-        1200,
-        800,
-        0,
-        WindowClass::INPUT_OUTPUT,
-        0,
-        &CreateWindowAux::new(),
-    )?;
-    conn.map_window(window)?;
-    conn.flush()?;
+    let (_x11, window) = x11_parent_window(1200, 800)?;
 
     let mut host = load_plugin()?;
     host.activate(48_000.0, 512)?;

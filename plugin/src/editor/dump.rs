@@ -1,9 +1,9 @@
 //! A test hook: with `DAR_DDSP_PANEL_DUMP=<file>` set when the editor opens, the panel writes
-//! what it shows (the prototype cards, and where its named controls are) to that file about
+//! what it shows (the prototype cards, the last file learn, and where its named controls are) to that file about
 //! twice a second, atomically. A headless test then waits for learned cards and clicks controls
 //! by name instead of by pixel. Unset, as it always is for a user, it does nothing. GUI thread.
 
-use crate::learner::ProtoView;
+use crate::learner::{FileLearn, ProtoView};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -40,7 +40,7 @@ impl PanelDump {
 
     /// Ends a frame: writes the file when it is due, and forgets this frame's controls.
     /// Allocates (only when dumping).
-    pub(super) fn end_frame(&mut self, cards: &[ProtoView]) {
+    pub(super) fn end_frame(&mut self, cards: &[ProtoView], file: Option<&FileLearn>) {
         let Some(path) = &self.path else { return };
         if self.written.is_none_or(|t| t.elapsed() >= EVERY) {
             let controls: serde_json::Map<String, serde_json::Value> = self
@@ -52,7 +52,13 @@ impl PanelDump {
                 .iter()
                 .map(|c| serde_json::json!({"name": c.name, "uses": c.uses, "kept": c.kept}))
                 .collect();
-            let text = serde_json::json!({"cards": cards, "controls": controls}).to_string();
+            let file = file.map(|f| {
+                serde_json::json!({"name": f.name, "done": f.done, "notes": f.notes, "made": f.made,
+                    "refined": f.refined, "distance": f.distance, "error": f.error,
+                    "audition": f.audition.is_some()})
+            });
+            let text =
+                serde_json::json!({"cards": cards, "controls": controls, "file": file}).to_string();
             // A test polls the file: a failed write is retried at the next frame.
             if dar_ddsp_core::store::atomic::write_atomically(path, text.as_bytes()).is_ok() {
                 self.written = Some(Instant::now());

@@ -7,6 +7,7 @@
 //! GUI thread, so nothing of the kind runs while the editor is closed.
 
 mod dump;
+mod file_dialog;
 #[cfg(target_os = "linux")]
 mod gl_pin;
 mod palette;
@@ -34,6 +35,7 @@ use nice_plug_egui::{
 use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
 use std::time::Instant;
 use view::Pick;
 
@@ -46,6 +48,7 @@ pub fn create(
     sidechain_peak: Arc<AtomicF32>,
     snapshot: Arc<Mutex<Snapshot>>,
     commands: Sender<Command>,
+    audition_request: Arc<AtomicU64>,
 ) -> Option<Editor> {
     let settings = EguiNiceSettings {
         title: "DAR-DDSP".to_owned(),
@@ -61,6 +64,8 @@ pub fn create(
             sidechain_peak,
             snapshot,
             commands,
+            audition_request,
+            picking: None,
             gui: None,
             thumbs: HashMap::new(),
             front: None,
@@ -101,6 +106,10 @@ pub struct App {
     snapshot: Arc<Mutex<Snapshot>>,
     /// Commands to the learner (rename, lock, delete, clear, load).
     commands: Sender<Command>,
+    /// Counted up by the Audition button; the audio thread plays the audition when it changes.
+    audition_request: Arc<AtomicU64>,
+    /// The Browse… dialog's answer, while one is open.
+    picking: Option<crossbeam_channel::Receiver<Option<std::path::PathBuf>>>,
     /// The host context for setting parameters; arrives in `build()`, dropped on close.
     gui: Option<GuiContext>,
     /// Spectrum thumbnails by prototype index, with the θ they were made from.
@@ -173,10 +182,13 @@ impl NiceEguiApp for App {
             ui.separator();
             ui.vertical(|ui| {
                 ui.set_width(380.0);
-                self.learning(ui, &setter, &s, &v);
+                // Scrolls when the window is too short for the file learn's audition.
+                egui::ScrollArea::vertical()
+                    .id_salt("learning")
+                    .show(ui, |ui| self.learning(ui, &setter, &s, &v));
             });
         });
-        self.dump.end_frame(&s.prototypes);
+        self.dump.end_frame(&s.prototypes, s.file.as_ref());
         // The gauges move with the audio: keep repainting while the editor is open.
         ui.ctx()
             .request_repaint_after(std::time::Duration::from_millis(50));

@@ -2,8 +2,8 @@
 //! prototype cards and the learning view.
 
 use super::view::{self, View};
-use super::widgets::{draw_gauge, draw_loss, draw_map, draw_match, draw_thumbnail};
-use super::{App, PresetRef, palette};
+use super::widgets::{self, draw_gauge, draw_loss, draw_map, draw_match, draw_thumbnail};
+use super::{App, PresetRef, file_dialog, palette};
 use crate::learner::{Command, Snapshot};
 use crate::params::ModeParam;
 use dar_ddsp_core::live::Mode;
@@ -280,13 +280,13 @@ impl App {
         self.learn_from_file(ui, s);
     }
 
-    /// Learn from file: a path (typed or pasted) learned as if it arrived on the sidechain in
-    /// Learn mode, by the learner thread; the panel shows its progress and result. Dropping a
-    /// file on the panel cannot work yet: egui-baseview 0.9 does not pass the window's drops
-    /// on to egui.
+    /// Learn from file: a path (typed, pasted or picked with Browse…) learned as if it arrived
+    /// on the sidechain in Learn mode, by the learner thread; the panel shows its progress and
+    /// result, then the audition and the two spectra. Dropping a file on the panel cannot work
+    /// yet: egui-baseview 0.9 does not pass the window's drops on to egui.
     fn learn_from_file(&mut self, ui: &mut egui::Ui, s: &Snapshot) {
         ui.strong("Learn from file (WAV, FLAC, AIFF, OGG, MP3)");
-        let mut learn = None;
+        let mut learn = self.picked();
         ui.horizontal(|ui| {
             let field = ui.add(
                 egui::TextEdit::singleline(&mut self.file_path)
@@ -296,6 +296,10 @@ impl App {
             self.dump.control("file path", field.rect);
             let button = ui.button("Learn from file");
             self.dump.control("Learn from file", button.rect);
+            let browse = ui.add_enabled(self.picking.is_none(), egui::Button::new("Browse…"));
+            if browse.clicked() {
+                self.picking = Some(file_dialog::pick_audio_file());
+            }
             let typed = self.file_path.trim();
             if (button.clicked()
                 || field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter)))
@@ -320,6 +324,57 @@ impl App {
                 line,
             );
         }
+        self.audition(ui, s);
+    }
+
+    /// The file the Browse… dialog answered with, once (the path field shows it).
+    fn picked(&mut self) -> Option<std::path::PathBuf> {
+        let answer = self.picking.as_ref()?.try_recv();
+        match answer {
+            Err(crossbeam_channel::TryRecvError::Empty) => None,
+            Ok(path) => {
+                self.picking = None;
+                let path = path?;
+                self.file_path = path.display().to_string();
+                Some(path)
+            }
+            Err(crossbeam_channel::TryRecvError::Disconnected) => {
+                self.picking = None;
+                self.message = Some("no file dialog could be opened: type the path".into());
+                None
+            }
+        }
+    }
+
+    /// The Audition button, what it plays, and the sample's and the prototype's spectra side
+    /// by side (after a file learn).
+    fn audition(&mut self, ui: &mut egui::Ui, s: &Snapshot) {
+        let (Some(line), Some(f)) = (view::audition_line(s), s.file.as_ref()) else {
+            return;
+        };
+        let (Some(a), Some(j)) = (f.audition.as_ref(), f.prototype) else {
+            return;
+        };
+        ui.horizontal_wrapped(|ui| {
+            let button = ui.button("Audition");
+            self.dump.control("Audition", button.rect);
+            if button.clicked() {
+                self.audition_request
+                    .fetch_add(1, std::sync::atomic::Ordering::Release);
+            }
+            ui.label(line);
+        });
+        ui.horizontal(|ui| {
+            for (title, bands) in [
+                ("the sample".to_owned(), a.sample.as_ref()),
+                (format!("prototype {}", j + 1), a.played.as_ref()),
+            ] {
+                ui.vertical(|ui| {
+                    ui.small(title);
+                    widgets::draw_spectrum(ui, bands, egui::vec2(150.0, 40.0));
+                });
+            }
+        });
     }
 }
 

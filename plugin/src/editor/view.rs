@@ -255,13 +255,32 @@ pub fn file_line(s: &Snapshot) -> Option<String> {
         _ => String::new(),
     };
     Some(format!(
-        "{}: {} note{} → {} new prototype{}, {} refined{played}",
+        "{}: {} note{}, {} new prototype{}, {} refined{played}",
         f.name,
         f.notes,
         if f.notes == 1 { "" } else { "s" },
         f.made,
         if f.made == 1 { "" } else { "s" },
         f.refined
+    ))
+}
+
+/// What the Audition button plays, once a file learn is done: the file's last note, then the
+/// prototype that won it playing that note.
+pub fn audition_line(s: &Snapshot) -> Option<String> {
+    let f = s.file.as_ref().filter(|f| f.done)?;
+    let a = f.audition.as_ref()?;
+    let j = f.prototype?;
+    let pitch = if a.midi > 0.0 {
+        dar_ddsp_core::num::units::note_name(a.midi)
+    } else {
+        "unpitched".into()
+    };
+    Some(format!(
+        "plays its last note ({pitch}, {:.2} s), then {} \"{}\" playing it",
+        a.seconds,
+        j + 1,
+        s.prototypes.get(j).map_or("", |p| p.name.as_str())
     ))
 }
 
@@ -493,7 +512,19 @@ mod tests {
         s.file = Some(f.clone());
         assert_eq!(
             file_line(&s).as_deref(),
-            Some("oboe.flac: 1 note → 1 new prototype, 1 refined; 1 \"oboe\" plays it at 1.50 dB")
+            Some("oboe.flac: 1 note, 1 new prototype, 1 refined; 1 \"oboe\" plays it at 1.50 dB")
+        );
+        assert_eq!(audition_line(&s), None, "no audition made");
+        f.audition = Some(crate::learner::audition::AuditionView {
+            midi: 57.12,
+            seconds: 1.25,
+            sample: None,
+            played: None,
+        });
+        s.file = Some(f.clone());
+        assert_eq!(
+            audition_line(&s).as_deref(),
+            Some("plays its last note (A3 +12 ct, 1.25 s), then 1 \"oboe\" playing it")
         );
         f.error = Some("oboe.flac: damaged audio data".into());
         s.file = Some(f);

@@ -4,11 +4,16 @@
 use super::palette;
 use super::view::{PointKind, View};
 use dar_ddsp_core::memory::encoder::front::MEL_BANDS;
-use egui::{Align2, FontId, Pos2, Rect, Sense, Stroke, pos2, vec2};
+use egui::{Align2, FontId, Pos2, Rect, Sense, Stroke, Vec2, pos2, vec2};
 
 /// The mean log-mel spectrum as bars, low bands on the left.
 pub(super) fn draw_thumbnail(ui: &mut egui::Ui, thumb: Option<&[f32; MEL_BANDS]>) {
-    let (rect, _) = ui.allocate_exact_size(vec2(96.0, 48.0), Sense::hover());
+    draw_spectrum(ui, thumb, vec2(96.0, 48.0));
+}
+
+/// [`draw_thumbnail`] at `size`.
+pub(super) fn draw_spectrum(ui: &mut egui::Ui, thumb: Option<&[f32; MEL_BANDS]>, size: Vec2) {
+    let (rect, _) = ui.allocate_exact_size(size, Sense::hover());
     let painter = ui.painter_at(rect);
     painter.rect_filled(rect, 2.0, palette::BACKGROUND);
     let Some(bands) = thumb else {
@@ -102,7 +107,7 @@ pub(super) fn draw_gauge(ui: &mut egui::Ui, v: &View) {
 /// The embedding map: prototypes as numbered dots (the active one ringed), the last sidechain
 /// note as a red cross.
 pub(super) fn draw_map(ui: &mut egui::Ui, v: &View, active: Option<usize>) {
-    let (rect, _) = ui.allocate_exact_size(vec2(360.0, 210.0), Sense::hover());
+    let (rect, _) = ui.allocate_exact_size(vec2(360.0, 170.0), Sense::hover());
     let painter = ui.painter_at(rect);
     painter.rect_filled(rect, 3.0, palette::BACKGROUND);
     let inner = rect.shrink(18.0);
@@ -162,7 +167,7 @@ pub(super) fn draw_map(ui: &mut egui::Ui, v: &View, active: Option<usize>) {
 
 /// The refinement losses, log scale.
 pub(super) fn draw_loss(ui: &mut egui::Ui, v: &View) {
-    let (rect, _) = ui.allocate_exact_size(vec2(360.0, 120.0), Sense::hover());
+    let (rect, _) = ui.allocate_exact_size(vec2(360.0, 100.0), Sense::hover());
     let painter = ui.painter_at(rect);
     painter.rect_filled(rect, 3.0, palette::BACKGROUND);
     if v.loss.is_empty() {

@@ -96,7 +96,7 @@ pub struct FileLearn {
     pub progress: f32,
     /// Notes found so far.
     pub notes: usize,
-    /// Prototypes it made.
+    /// New prototypes the memory holds after it (made and kept).
     pub made: usize,
     /// Prototypes it refined (including ones it made).
     pub refined: usize,
@@ -109,6 +109,8 @@ pub struct FileLearn {
     pub done: bool,
     /// Why the file could not be read, if so (one line naming it).
     pub error: Option<String>,
+    /// The audition of its last note against the prototype that won it, when done.
+    pub audition: Option<super::audition::AuditionView>,
 }
 
 /// The editor's and the plugin's way to the learner: a bounded channel made once per plugin

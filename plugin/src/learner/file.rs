@@ -3,6 +3,7 @@
 //! publishing as it goes, so the audio plays each new patch from its next block and the panel
 //! shows the progress. The audio thread never waits on any of it.
 
+use super::audition;
 use super::commands::FileLearn;
 use super::worker::Worker;
 use dar_ddsp_core::learning::reservoir::played_distance;
@@ -49,8 +50,8 @@ impl Worker {
             mode: Mode::Learn,
             ..self.shared.settings()
         };
+        let before = self.learner.memory().prototypes().len();
         let mut refined = Vec::new();
-        let mut last = None;
         let total = samples.len();
         for (k, chunk) in samples.chunks(CHUNK).enumerate() {
             if self.shared.stop.load(Ordering::Acquire) {
@@ -63,22 +64,13 @@ impl Worker {
                 match *e {
                     LiveEvent::Presented { decision } => {
                         shown.notes += 1;
-                        let (won, m) = match decision {
-                            Decision::Resonated { index, m } => (Some(index), Some(m)),
-                            Decision::Allocated { index, nearest } => {
-                                shown.made += 1;
-                                (Some(index), nearest.map(|n| n.1))
-                            }
-                            Decision::Unmatched { nearest } => (None, nearest.map(|n| n.1)),
+                        *last_match = match decision {
+                            Decision::Resonated { m, .. } => Some(m),
+                            Decision::Allocated { nearest, .. }
+                            | Decision::Unmatched { nearest } => nearest.map(|n| n.1),
                         };
-                        last = won.or(last);
-                        *last_match = m;
                     }
-                    LiveEvent::Split { to, .. } => {
-                        shown.made += 1;
-                        last = Some(to);
-                        changed = true;
-                    }
+                    LiveEvent::Split { .. } => changed = true,
                     LiveEvent::Refined { index, .. } => {
                         if !refined.contains(&index) {
                             refined.push(index);
@@ -88,12 +80,20 @@ impl Worker {
                     _ => changed = true,
                 }
             }
+            // New prototypes the memory kept (one allocated for a stray onset may be let go).
+            shown.made = self
+                .learner
+                .memory()
+                .prototypes()
+                .len()
+                .saturating_sub(before);
             shown.refined = refined.len();
             shown.progress = ((k + 1) * CHUNK).min(total) as f32 / total as f32;
             self.publish(last_match, changed || !events.is_empty(), changed);
             self.show_file(&shown);
         }
-        // How close the prototype that won the last note plays the file's notes.
+        // How close the prototype that won the last note plays the file's notes: the active
+        // one, which the learner keeps right when a prototype is let go and indices move.
         // Non-finite samples were heard as silence (and counted); so they are measured.
         let heard: Vec<f32> = samples[..total - (TAIL_S * rate) as usize]
             .iter()
@@ -101,12 +101,25 @@ impl Worker {
             .collect();
         let heard = &heard[..];
         let analysis = analyze(heard, &AnalysisConfig::new(rate));
-        if let Some(j) = last
+        if let Some(j) = self.learner.active()
             && let Some(p) = self.learner.memory().prototypes().get(j)
             && !analysis.notes.is_empty()
         {
             shown.distance = Some(played_distance(&p.theta, heard, &analysis, rate));
             shown.prototype = Some(j);
+            if let Some(note) = analysis.notes.last() {
+                self.auditions += 1;
+                let clip = self.audition_in.input_buffer_mut();
+                shown.audition = Some(audition::make(
+                    &p.theta,
+                    heard,
+                    note,
+                    rate,
+                    clip,
+                    self.auditions,
+                ));
+                self.audition_in.publish();
+            }
         }
         shown.done = true;
         self.show_file(&shown);

@@ -2,6 +2,7 @@
 //! triple buffer, and the atomics both read (docs/ARCHITECTURE.md §2). Everything the audio
 //! thread touches here is allocation-free and wait-free.
 
+use super::audition::Clip;
 use dar_ddsp_core::live::{LiveSettings, Mode, PatchTable};
 use parking_lot::Mutex;
 use std::sync::Arc;
@@ -138,6 +139,8 @@ pub struct AudioLinks {
     pub(super) sidechain: rtrb::Producer<f32>,
     /// The learner's latest patch table.
     pub(super) table: triple_buffer::Output<PatchTable>,
+    /// The latest audition clip (Learn from file).
+    pub(super) audition: triple_buffer::Output<Clip>,
     /// Settings, counters, health.
     pub shared: Arc<Shared>,
     /// The learner thread, to wake it when an offline render waits on it.
@@ -187,6 +190,11 @@ impl AudioLinks {
     /// The latest patch table.
     pub fn table(&mut self) -> &PatchTable {
         self.table.read()
+    }
+
+    /// The latest audition clip.
+    pub fn audition(&mut self) -> &Clip {
+        self.audition.read()
     }
 }
 

@@ -4,6 +4,7 @@
 //! except the audio thread in an offline render, which lets the learner catch up so that a bounce
 //! learns the same thing however fast the host runs.
 
+pub mod audition;
 mod commands;
 mod faults;
 mod file;
@@ -74,6 +75,8 @@ impl LearnerThread {
         learner.set_stop(shared.stop.clone());
         let table = PatchTable::of(learner.memory().prototypes(), learner.active());
         let (table_in, table_out) = triple_buffer::triple_buffer(&table);
+        let (audition_in, audition_out) =
+            triple_buffer::triple_buffer(&audition::Clip::with_room(sample_rate));
         shared.set_settings(settings);
         shared.running.store(true, Ordering::Release);
         let worker = Worker {
@@ -87,6 +90,8 @@ impl LearnerThread {
             loaded,
             snapshot,
             faults: Faults::from_env(),
+            audition_in,
+            auditions: 0,
         };
         let thread_shared = shared.clone();
         let thread_snapshot = worker.snapshot.clone();
@@ -103,6 +108,7 @@ impl LearnerThread {
         let links = AudioLinks {
             sidechain: producer,
             table: table_out,
+            audition: audition_out,
             shared: shared.clone(),
             thread: Some(handle.thread().clone()),
         };
@@ -289,6 +295,18 @@ mod tests {
             learned <= default - 3.0,
             "learned {learned:.2} dB, default patch {default:.2} dB"
         );
+        // Its audition: the note, then the prototype, with both spectra, on the audio's side.
+        let a = f.audition.expect("an audition");
+        assert!(a.sample.is_some() && a.played.is_some(), "{a:?}");
+        assert!(a.seconds > 1.0 && a.seconds <= audition::CLIP_S, "{a:?}");
+        let clip = links.audition();
+        let onset = analysis.notes[0].onset;
+        let mut out = vec![0.0f32; 2 * (a.seconds * 48_000.0) as usize];
+        let request = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let mut player = audition::Player::new(request.clone());
+        request.fetch_add(1, Ordering::Release);
+        player.play_into(clip, &mut [&mut out], 2 * (a.seconds * 48_000.0) as usize);
+        assert_eq!(&out[..1_000], &heard.samples[onset..onset + 1_000]);
 
         let bad = dir.join("bad.flac");
         std::fs::write(&bad, b"not audio at all").expect("write");

@@ -2,6 +2,7 @@
 //! applies the GUI's commands and publishes the patch table, the stored memory and the panel's
 //! snapshot. A panic is caught and reported; the audio thread plays on with the last patch.
 
+use super::audition::Clip;
 use super::commands::{Command, ProtoView, Snapshot};
 use super::faults::Faults;
 use super::links::Shared;
@@ -44,6 +45,10 @@ pub(super) struct Worker {
     pub(super) snapshot: Arc<Mutex<Snapshot>>,
     /// Faults injected by a test (none outside debug builds).
     pub(super) faults: Faults,
+    /// Auditions to the audio thread (clips allocated at full length when the learner starts).
+    pub(super) audition_in: triple_buffer::Input<Clip>,
+    /// Auditions made so far (each clip's number).
+    pub(super) auditions: u64,
 }
 
 /// The thread body: the loop, with a panic caught and reported (audio keeps the last patch).

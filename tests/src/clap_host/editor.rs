@@ -2,6 +2,35 @@
 
 use super::ClapHost;
 use anyhow::{Context, Result, anyhow};
+use x11rb::connection::Connection;
+use x11rb::protocol::xproto::{ConnectionExt, CreateWindowAux, WindowClass};
+use x11rb::rust_connection::RustConnection;
+
+/// A mapped top-level window of `width` × `height` on the X server `$DISPLAY`, for a host to
+/// embed the editor in, with the connection that keeps it alive (the window closes with it).
+pub fn x11_parent_window(width: u16, height: u16) -> Result<(RustConnection, u32)> {
+    let display = std::env::var("DISPLAY")
+        .context("no X server: run it as `cargo xtask test` does, under xvfb-run")?;
+    let (conn, screen) = x11rb::connect(Some(&display)).context("cannot reach the X server")?;
+    let root = conn.setup().roots[screen].root;
+    let window = conn.generate_id()?;
+    conn.create_window(
+        x11rb::COPY_DEPTH_FROM_PARENT,
+        window,
+        root,
+        0,
+        0,
+        width,
+        height,
+        0,
+        WindowClass::INPUT_OUTPUT,
+        0,
+        &CreateWindowAux::new(),
+    )?;
+    conn.map_window(window)?;
+    conn.flush()?;
+    Ok((conn, window))
+}
 
 impl ClapHost {
     /// Opens the plugin's editor embedded in the X11 window `parent` (CLAP gui extension:

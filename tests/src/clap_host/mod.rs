@@ -33,6 +33,7 @@ mod state;
 pub use audio::{AudioSide, Block, BlockOut, Sidechain, block_stats};
 pub use callbacks::HostCallbacks;
 pub use clack_host::events::event_types::NoteExpressionType;
+pub use editor::x11_parent_window;
 pub use events::{Extra, NoteEv, ParamEv, Transport};
 pub use main_side::MainSide;
 pub use params::{ParamInfo, param};
