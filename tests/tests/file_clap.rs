@@ -136,10 +136,14 @@ fn a_flac_file_learned_from_the_panel_plays_as_close_as_the_sidechain() -> Resul
     let n_side = prototype_count(&mut side)?;
     set(&mut side, "Mode", "Play")?;
     let (k_side, d_side) = closest(&mut side, &bass, n_side)?;
+    // The default patch, for scale (about 7 dB).
+    let d_default = distance(&play(&mut offline_instance()?, &bass)?, &bass);
+    // One instance at a time while the editor is open, as in the editor test.
+    drop(side);
 
     // Learned from the file, through the panel.
-    // SAFETY: this test binary holds one test, and nothing else reads the environment while it
-    // is written.
+    // SAFETY: this test binary holds one test; no other thread of it reads the environment
+    // (the instances above are gone with their threads).
     unsafe { std::env::set_var("DAR_DDSP_PANEL_DUMP", &dump) };
     let (_x11, window) = x11_parent_window(1200, 800)?;
     let mut host = offline_instance()?;
@@ -186,8 +190,6 @@ fn a_flac_file_learned_from_the_panel_plays_as_close_as_the_sidechain() -> Resul
         (d_file - d_side).abs() <= TOLERANCE_DB,
         "the file learned {d_file:.2} dB against the sidechain's {d_side:.2} dB"
     );
-    // The default patch plays it at about 7 dB: both learned something.
-    let d_default = distance(&play(&mut offline_instance()?, &bass)?, &bass);
     ensure!(
         d_file < d_default - 1.0,
         "the file learned {d_file:.2} dB, the default plays {d_default:.2} dB"
@@ -229,5 +231,6 @@ fn a_flac_file_learned_from_the_panel_plays_as_close_as_the_sidechain() -> Resul
     );
     ensure!(level > 1e-3, "the prototype's part is silent");
     host.close_editor()?;
+    drop(host);
     Ok(())
 }

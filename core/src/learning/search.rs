@@ -106,6 +106,9 @@ pub struct Progress {
     pub alive: usize,
     /// The leading run's α, μ, σ.
     pub optimizer: (f32, f32, f32),
+    /// The leading run's best patch with the recorded loudness, at each of
+    /// [`SearchConfig::previews`] points of the budget; `None` at every other step.
+    pub preview: Option<Theta<f32>>,
 }
 
 /// What a search found.
@@ -147,6 +150,11 @@ pub struct SearchConfig {
     /// learner's thread passes its stop flag, so a plugin unloads without waiting for a
     /// refinement to finish).
     pub stop: Option<Arc<AtomicBool>>,
+    /// Interim patches the search hands out through [`Progress::preview`], evenly spaced over
+    /// the gradient runs' share of the budget (the live learner plays them while a refinement
+    /// that cannot be refused goes on). Making one costs one plain evaluation outside the
+    /// budget; the search's result is the same with or without them.
+    pub previews: usize,
 }
 
 impl SearchConfig {
@@ -176,6 +184,7 @@ impl Default for SearchConfig {
             seed: 1,
             sections_off: [false; SECTIONS.len()],
             stop: None,
+            previews: 0,
         }
     }
 }
@@ -382,6 +391,7 @@ pub fn search(
     let start_used = meter.used();
     let mut steps = 0;
     let mut choice = Choice::default();
+    let mut previewed = 0;
     loop {
         let used = meter.used();
         if used >= 1.0 {
@@ -408,16 +418,32 @@ pub fn search(
         let leader = runs
             .iter()
             .min_by(|a, b| a.best.total_cmp(&b.best))
-            .map(|r| (r.best, (r.opt.alpha(), r.opt.mu(), r.opt.sigma())))
-            .unwrap_or((f32::INFINITY, (0.0, 0.0, 0.0)));
+            .map(|r| {
+                (
+                    r.best,
+                    (r.opt.alpha(), r.opt.mu(), r.opt.sigma()),
+                    r.best_theta,
+                )
+            })
+            .unwrap_or((f32::INFINITY, (0.0, 0.0, 0.0), default_theta()));
         // Runs start from the best seeds, so the leader is never worse than the best seed.
         history.push(leader.0);
+        // The k-th preview once k / (previews + 1) of the runs' share is used.
+        let share = (meter.used() - start_used) / (1.0 - start_used).max(1e-6);
+        let due = previewed < config.previews
+            && share * (config.previews + 1) as f32 >= (previewed + 1) as f32
+            && leader.0.is_finite();
+        let preview = due.then(|| {
+            previewed += 1;
+            objective.with_recorded_gain(&leader.2)
+        });
         progress(&Progress {
             used: meter.used(),
             best_loss: leader.0,
             steps,
             alive: runs.len(),
             optimizer: leader.1,
+            preview,
         });
     }
     // The last best of every run still alive is a candidate too (past the budget by at most
@@ -459,6 +485,35 @@ pub(crate) fn finish(
 mod tests {
     use super::*;
     use crate::test_support::{SR, objective_for, patch, play};
+
+    #[test]
+    fn previews_come_at_their_points_and_change_nothing() {
+        const NOTES: [(u8, f32, f32); 2] = [(48, 0.05, 0.5), (60, 0.8, 0.5)];
+        let audio = play(&patch(), &NOTES, 1.6);
+        let run = |previews: usize| {
+            let mut obj = objective_for(&audio);
+            let mut seen = Vec::new();
+            let config = SearchConfig {
+                previews,
+                ..SearchConfig::default()
+            };
+            let out = search(&mut obj, &[], Budget::steps(30.0), &config, |p| {
+                if let Some(t) = p.preview {
+                    seen.push((p.used, p.best_loss, t));
+                }
+            });
+            (out, seen)
+        };
+        let (plain, none) = run(0);
+        let (with, seen) = run(2);
+        assert!(none.is_empty());
+        assert_eq!(plain, with, "previews changed the search");
+        assert_eq!(seen.len(), 2, "{seen:?}");
+        // In order, past the seeding, each no worse than the one before, the last no better
+        // than the result.
+        assert!(seen[0].0 < seen[1].0 && seen[0].1 >= seen[1].1 && seen[1].1 >= with.loss);
+        assert!(seen.iter().all(|s| s.2.iter().all(|v| v.is_finite())));
+    }
 
     #[test]
     fn search_recovers_a_patch_the_plant_made() {

@@ -1,6 +1,7 @@
 //! What the live learner tells its driver as it goes.
 
 use crate::memory::art::Decision;
+use crate::plant::Theta;
 
 /// Something the learner did, for the caller to publish.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -20,6 +21,16 @@ pub enum LiveEvent {
         from: usize,
         /// The new prototype.
         to: usize,
+    },
+    /// Prototype `index`'s refinement so far: its best patch yet, to play until the refinement
+    /// ends with [`LiveEvent::Refined`] (only for refinements that cannot be refused). The
+    /// memory itself changes only when it ends.
+    Refining {
+        /// Which prototype (it may have been made by this very note: one past the last the
+        /// caller has seen).
+        index: usize,
+        /// The interim patch, musical units.
+        theta: Theta<f32>,
     },
     /// Prototype `index` has a new θ (refined, or committed).
     Refined {

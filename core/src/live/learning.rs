@@ -132,12 +132,37 @@ impl LiveLearner {
             self.run = Some(run);
             return;
         };
-        let config = self.search_config(settings);
+        // A refinement that guards no earlier notes is always accepted: its interim patches
+        // play while it goes on (`LiveEvent::Refining`), so the note is heard refined sooner.
+        let previews = if self.keeper.unguarded(&self.memory, target, extend) {
+            PREVIEWS
+        } else {
+            0
+        };
+        let config = SearchConfig {
+            previews,
+            ..self.search_config(settings)
+        };
         let (weights, steps, budget) = (&self.weights, &mut self.steps, self.config.steps_per_note);
         let mut last = (0.0, 0.0, 0.0);
         let fit = |memory: &Memory, k: usize, reservoir: &Reservoir, start: Theta<f32>| {
+            let mut preview = |theta: Theta<f32>| {
+                emit(LiveEvent::Refining {
+                    index: k,
+                    theta: sanitize(&theta),
+                });
+            };
             let outcome = fit(
-                memory, weights, k, reservoir, start, &config, budget, settings, sr,
+                memory,
+                weights,
+                k,
+                reservoir,
+                start,
+                &config,
+                budget,
+                settings,
+                sr,
+                &mut preview,
             );
             if let Ok((o, _)) = &outcome {
                 *steps += o.steps as u64;
@@ -209,7 +234,16 @@ impl LiveLearner {
         let (weights, steps, budget) = (&self.weights, &mut self.steps, self.config.steps_per_note);
         let fit = |memory: &Memory, k: usize, reservoir: &Reservoir, start: Theta<f32>| {
             let outcome = fit(
-                memory, weights, k, reservoir, start, &config, budget, settings, sr,
+                memory,
+                weights,
+                k,
+                reservoir,
+                start,
+                &config,
+                budget,
+                settings,
+                sr,
+                &mut |_| {},
             );
             if let Ok((o, _)) = &outcome {
                 *steps += o.steps as u64;
@@ -273,8 +307,13 @@ impl LiveLearner {
     }
 }
 
+/// Interim patches a refinement that cannot be refused hands out (at a third and two thirds of
+/// its gradient steps).
+const PREVIEWS: usize = 2;
+
 /// The search for prototype `j` on `reservoir`'s notes from `start`, coupled to its category
-/// box; the outcome with the optimizer's last state (α, μ, σ).
+/// box; the outcome with the optimizer's last state (α, μ, σ). `preview` gets the interim
+/// patches `config` asks for.
 #[allow(clippy::too_many_arguments)]
 fn fit(
     memory: &Memory,
@@ -286,6 +325,7 @@ fn fit(
     steps: usize,
     settings: &LiveSettings,
     sample_rate: f32,
+    preview: &mut dyn FnMut(Theta<f32>),
 ) -> Result<(Outcome, (f32, f32, f32)), LearnError> {
     let parts = reservoir.parts();
     let mut objective = Objective::new(&parts, sample_rate, &ObjectiveConfig::default())?;
@@ -299,7 +339,12 @@ fn fit(
         &[start],
         Budget::steps(steps as f32),
         config,
-        |p| last = p.optimizer,
+        |p| {
+            last = p.optimizer;
+            if let Some(theta) = p.preview {
+                preview(theta);
+            }
+        },
     );
     Ok((outcome, last))
 }

@@ -16,7 +16,7 @@
 use crate::learning::reservoir::{Group, KeptNote, Reservoir, ReservoirLimits};
 use crate::memory::art::{CODE_LEN, MAX_CAPACITY, Prototype};
 use crate::memory::encoder::{EMBED_DIM, Encoder, EncoderWeights};
-use crate::plant::{SPECS, default_theta};
+use crate::plant::{SPECS, Theta, default_theta};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use serde::{Deserialize, Serialize};
@@ -191,17 +191,22 @@ pub struct Restored {
     pub reembedded: usize,
 }
 
+/// θ as stored: each value under its parameter's id. Allocates.
+fn theta_by_id(theta: &Theta<f32>) -> BTreeMap<String, f32> {
+    SPECS
+        .iter()
+        .zip(theta)
+        .map(|(s, v)| (s.id.to_string(), *v))
+        .collect()
+}
+
 impl SavedPrototype {
     /// The stored form of `p`. Allocates.
     pub fn of(p: &Prototype) -> Self {
         Self {
             name: p.name.clone(),
             weights: p.weights.to_vec(),
-            theta: SPECS
-                .iter()
-                .zip(&p.theta)
-                .map(|(s, v)| (s.id.to_string(), *v))
-                .collect(),
+            theta: theta_by_id(&p.theta),
             uses: p.uses,
             created: p.created,
             last_matched: p.last_matched,
@@ -319,6 +324,16 @@ impl SavedPrototype {
 }
 
 impl MemoryState {
+    /// Stores `theta` as prototype `j`'s patch (an interim patch of a refinement under way,
+    /// `LiveEvent::Refining`); `false` when `j` is not stored. Allocates.
+    pub fn set_theta(&mut self, j: usize, theta: &Theta<f32>) -> bool {
+        let Some(p) = self.prototypes.get_mut(j) else {
+            return false;
+        };
+        p.theta = theta_by_id(theta);
+        true
+    }
+
     /// The state of `prototypes` learned with encoder `encoder`, without kept notes.
     /// Allocates.
     pub fn of(prototypes: &[Prototype], active: Option<usize>, encoder: &str) -> Self {

@@ -109,6 +109,44 @@ fn banked_notes_stay_within_the_budget() {
 }
 
 #[test]
+fn a_refinement_that_cannot_be_refused_plays_interim_patches_first() {
+    let [p, _] = two_patches();
+    let mut l = learner(12);
+    let mut events = Vec::new();
+    l.feed(&stream(&[p]), &LiveSettings::default(), &mut |e| {
+        events.push(e)
+    });
+    // Each note's refinement (the run's prototype guards nothing earlier): interim patches of
+    // the prototype it refines, then the refinement itself.
+    let mut refined = 0;
+    for (i, e) in events.iter().enumerate() {
+        if let LiveEvent::Refined { index, .. } = *e {
+            let interim: Vec<_> = events[..i]
+                .iter()
+                .rev()
+                .take_while(|e| !matches!(e, LiveEvent::Refined { .. }))
+                .filter_map(|e| match *e {
+                    LiveEvent::Refining { index: j, theta } => Some((j, theta)),
+                    _ => None,
+                })
+                .collect();
+            // Two at most; the second may fall past a short budget's last step.
+            assert!(
+                (1..=2).contains(&interim.len()),
+                "note {refined}: {interim:?}"
+            );
+            assert!(
+                interim
+                    .iter()
+                    .all(|(j, t)| *j == index && t.iter().all(|v| v.is_finite()))
+            );
+            refined += 1;
+        }
+    }
+    assert!(refined >= 2, "{events:?}");
+}
+
+#[test]
 fn two_timbres_get_two_prototypes_and_follow_switches_between_them() {
     let [p, q] = two_patches();
     let mut l = learner(3);

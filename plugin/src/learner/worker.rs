@@ -121,8 +121,11 @@ fn work(mut w: Worker) {
         }
         let settings = w.shared.settings();
         let mut events = Vec::new();
-        w.learner
-            .feed(&buf[..n], &settings, &mut |e| events.push(e));
+        let (table, table_in, memory) = (&mut w.table, &mut w.table_in, &w.memory);
+        w.learner.feed(&buf[..n], &settings, &mut |e| {
+            play_interim(table, table_in, memory, &e);
+            events.push(e);
+        });
         for e in &events {
             match e {
                 LiveEvent::Split { from, to } => {
@@ -144,6 +147,28 @@ fn work(mut w: Worker) {
         w.publish_counters();
         // Only now is this chunk finished: an offline render waiting on it sees the new table.
         w.shared.consumed.fetch_add(n as u64, Ordering::Release);
+    }
+}
+
+/// Mirrors into `table` what the audio needs of `e` while the learner is busy, and publishes an
+/// interim patch of a refinement under way at once, to the audio and to the stored memory
+/// (where the prototype is already stored), so the note is heard refined before the
+/// refinement ends. The chunk's own publication puts the learner's whole table back after.
+fn play_interim(
+    table: &mut PatchTable,
+    table_in: &mut triple_buffer::Input<PatchTable>,
+    memory: &RwLock<MemoryState>,
+    e: &LiveEvent,
+) {
+    match *e {
+        LiveEvent::Active(a) => table.active = a,
+        LiveEvent::Refining { index, theta } if index <= table.len && index < MAX_PROTOTYPES => {
+            table.thetas[index] = theta;
+            table.len = table.len.max(index + 1);
+            table_in.write(table.clone());
+            memory.write().set_theta(index, &theta);
+        }
+        _ => {}
     }
 }
 

@@ -263,6 +263,21 @@ impl Keeper {
         d <= own + self.config.tolerance_db && rival.is_none_or(|b| d <= b)
     }
 
+    /// Whether [`Self::refine`] of `j` (with `extend` as there) would guard no earlier group:
+    /// such a refinement is always accepted, so its search's interim patches may be played
+    /// before it ends.
+    pub fn unguarded(&self, memory: &Memory, j: usize, extend: bool) -> bool {
+        let kept = self.reservoirs.get(j).map_or(0, |r| r.groups.len());
+        // `refine` gives a learned prototype with nothing kept its own sound as a group.
+        let own_sound = kept == 0
+            && memory
+                .prototypes()
+                .get(j)
+                .is_some_and(|p| p.loss.is_finite());
+        let groups = kept + usize::from(own_sound);
+        groups == 0 || (groups == 1 && extend)
+    }
+
     /// Refines prototype `j` with `group` as its newest group (or, with `extend`, added to its
     /// newest group: the same run of notes goes on). `fit(memory, j, reservoir, start)` runs the
     /// search. On a split, `box_before` is `j`'s category box before the group's notes were
