@@ -4,12 +4,13 @@
 //! and its gradient, chained to ∂L/∂θ. `dual_render_8192_core` renders with the core alone
 //! learned, as a run's first 64 steps do (on [`GCore`], seven partials fewer), and
 //! `dual_render_8192_drawbars` with the core and the drawbars, the probe's other full choice.
+//! `plain_render_8192` and `loss_8192` are what any differentiation builds on: the window
+//! rendered in f32 and the loss without its gradient.
 //! Bound: 1.5× the first version's step, measured side by side (docs/RESULTS.md, "Benchmarks").
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use dar_ddsp_core::Real;
 use dar_ddsp_core::learning::loss::{DEFAULT_SIZES, MelTerm, MrStftLoss, chain_to_inputs};
-use dar_ddsp_core::num::dual::Dual;
 use dar_ddsp_core::plant::render::{NoteSpec, render_window};
 use dar_ddsp_core::plant::theta::{BODY1, BODY2};
 use dar_ddsp_core::plant::{
@@ -22,7 +23,7 @@ const WINDOW: usize = 8_192;
 use dar_ddsp_core::plant::G;
 
 /// A held A3 at velocity 0.8, as the learner renders a note's window.
-fn render<const N: usize>(theta: &[Dual<f32, N>; N_THETA], out: &mut [Dual<f32, N>]) {
+fn render<T: Real>(theta: &[T; N_THETA], out: &mut [T]) {
     let note = NoteSpec {
         f0_hz: 220.0,
         velocity: 0.8,
@@ -93,6 +94,18 @@ fn gradient_step(c: &mut Criterion) {
     });
     c.bench_function("loss_and_gradient_8192", |b| {
         b.iter(|| black_box(loss.evaluate(black_box(&values), &spectra, Some(&mut dl_dy))))
+    });
+    // What any differentiation builds on: the same window rendered plain (f32, as the search's
+    // plain evaluations render it) and its loss without the gradient.
+    let plain: [f32; N_THETA] = std::array::from_fn(|k| theta[k].v);
+    c.bench_function("plain_render_8192", |b| {
+        b.iter(|| {
+            render(black_box(&plain), &mut values);
+            black_box(values[WINDOW - 1])
+        })
+    });
+    c.bench_function("loss_8192", |b| {
+        b.iter(|| black_box(loss.evaluate(black_box(&values), &spectra, None)))
     });
 }
 
