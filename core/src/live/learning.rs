@@ -143,7 +143,14 @@ impl LiveLearner {
             previews,
             ..self.search_config(settings)
         };
-        let (weights, steps, budget) = (&self.weights, &mut self.steps, self.config.steps_per_note);
+        let mut fitter = Fitter {
+            weights: &self.weights,
+            config,
+            budget: self.config.steps_per_note,
+            settings,
+            sample_rate: sr,
+            steps: &mut self.steps,
+        };
         let mut last = (0.0, 0.0, 0.0);
         let fit = |memory: &Memory, k: usize, reservoir: &Reservoir, start: Theta<f32>| {
             let mut preview = |theta: Theta<f32>| {
@@ -152,25 +159,9 @@ impl LiveLearner {
                     theta: sanitize(&theta),
                 });
             };
-            let outcome = fit(
-                memory,
-                weights,
-                k,
-                reservoir,
-                start,
-                &config,
-                budget,
-                settings,
-                sr,
-                &mut preview,
-            );
-            if let Ok((o, _)) = &outcome {
-                *steps += o.steps as u64;
-            }
-            outcome.map(|(o, opt)| {
-                last = opt;
-                o
-            })
+            let (outcome, optimizer) = fitter.fit(memory, k, reservoir, start, &mut preview)?;
+            last = optimizer;
+            Ok(outcome)
         };
         let refined = self.keeper.refine(
             &mut self.memory,
@@ -230,25 +221,16 @@ impl LiveLearner {
         emit: &mut impl FnMut(LiveEvent),
     ) {
         let sr = self.config.sample_rate;
-        let config = self.search_config(settings);
-        let (weights, steps, budget) = (&self.weights, &mut self.steps, self.config.steps_per_note);
+        let mut fitter = Fitter {
+            weights: &self.weights,
+            config: self.search_config(settings),
+            budget: self.config.steps_per_note,
+            settings,
+            sample_rate: sr,
+            steps: &mut self.steps,
+        };
         let fit = |memory: &Memory, k: usize, reservoir: &Reservoir, start: Theta<f32>| {
-            let outcome = fit(
-                memory,
-                weights,
-                k,
-                reservoir,
-                start,
-                &config,
-                budget,
-                settings,
-                sr,
-                &mut |_| {},
-            );
-            if let Ok((o, _)) = &outcome {
-                *steps += o.steps as u64;
-            }
-            outcome.map(|(o, _)| o)
+            Ok(fitter.fit(memory, k, reservoir, start, &mut |_| {})?.0)
         };
         let Ok(improved) = self.keeper.improve_from(&mut self.memory, donor, sr, fit) else {
             return;
@@ -311,40 +293,56 @@ impl LiveLearner {
 /// its gradient steps).
 const PREVIEWS: usize = 2;
 
-/// The search for prototype `j` on `reservoir`'s notes from `start`, coupled to its category
-/// box; the outcome with the optimizer's last state (α, μ, σ). `preview` gets the interim
-/// patches `config` asks for.
-#[allow(clippy::too_many_arguments)]
-fn fit(
-    memory: &Memory,
-    weights: &EncoderWeights,
-    j: usize,
-    reservoir: &Reservoir,
-    start: Theta<f32>,
-    config: &SearchConfig,
-    steps: usize,
-    settings: &LiveSettings,
+/// What every fit of one learning event shares; it counts the steps taken.
+struct Fitter<'a> {
+    /// The encoder's weights (for the resonance regularizer).
+    weights: &'a EncoderWeights,
+    /// The search's settings.
+    config: SearchConfig,
+    /// Gradient steps per fit.
+    budget: usize,
+    /// The live settings (λ_ART).
+    settings: &'a LiveSettings,
+    /// Sample rate, Hz.
     sample_rate: f32,
-    preview: &mut dyn FnMut(Theta<f32>),
-) -> Result<(Outcome, (f32, f32, f32)), LearnError> {
-    let parts = reservoir.parts();
-    let mut objective = Objective::new(&parts, sample_rate, &ObjectiveConfig::default())?;
-    if let Some(bounds) = memory.bounds(j).filter(|_| settings.resonance > 0.0) {
-        let encoder = Encoder::new(weights.clone(), sample_rate);
-        objective.set_attractor(Some((encoder, bounds, settings.resonance)));
+    /// The learner's count of gradient steps taken.
+    steps: &'a mut u64,
+}
+
+impl Fitter<'_> {
+    /// The search for prototype `j` on `reservoir`'s notes from `start`, coupled to its
+    /// category box; the outcome with the optimizer's last state (α, μ, σ). `preview` gets the
+    /// interim patches the config asks for. Allocates.
+    fn fit(
+        &mut self,
+        memory: &Memory,
+        j: usize,
+        reservoir: &Reservoir,
+        start: Theta<f32>,
+        preview: &mut dyn FnMut(Theta<f32>),
+    ) -> Result<(Outcome, (f32, f32, f32)), LearnError> {
+        let parts = reservoir.parts();
+        let sr = self.sample_rate;
+        let mut objective = Objective::new(&parts, sr, &ObjectiveConfig::default())?;
+        let resonance = self.settings.resonance;
+        if let Some(bounds) = memory.bounds(j).filter(|_| resonance > 0.0) {
+            let encoder = Encoder::new(self.weights.clone(), sr);
+            objective.set_attractor(Some((encoder, bounds, resonance)));
+        }
+        let mut last = (0.0, 0.0, 0.0);
+        let outcome = search(
+            &mut objective,
+            &[start],
+            Budget::steps(self.budget as f32),
+            &self.config,
+            |p| {
+                last = p.optimizer;
+                if let Some(theta) = p.preview {
+                    preview(theta);
+                }
+            },
+        );
+        *self.steps += outcome.steps as u64;
+        Ok((outcome, last))
     }
-    let mut last = (0.0, 0.0, 0.0);
-    let outcome = search(
-        &mut objective,
-        &[start],
-        Budget::steps(steps as f32),
-        config,
-        |p| {
-            last = p.optimizer;
-            if let Some(theta) = p.preview {
-                preview(theta);
-            }
-        },
-    );
-    Ok((outcome, last))
 }
