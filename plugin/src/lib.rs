@@ -194,6 +194,8 @@ impl Plugin for DarDdsp {
         self.watch_pace = context.plugin_api() == PluginApi::Vst3;
         self.fault_alloc = learner::Faults::from_env().alloc;
         self.learned = false;
+        // The new learner numbers its clips afresh: nothing half-played carries over.
+        self.audition = learner::audition::Player::new(self.audition_request.clone());
         // Hosts activate again after loading a state and when the rate or the render mode
         // changes: each time the learner restarts from the memory the state holds (one thread
         // at a time: the old one is joined first).

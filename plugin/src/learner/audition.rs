@@ -94,7 +94,8 @@ pub fn make(
     let longest = (CLIP_S * sample_rate) as usize;
     let end = (note.end + (TAIL_S * sample_rate) as usize)
         .min(start + longest)
-        .min(heard.len());
+        .min(heard.len())
+        .max(start);
     let sample = &heard[start..end];
     let f0_hz = if note.pitched && note.f0_hz > 0.0 {
         note.f0_hz
@@ -174,7 +175,8 @@ impl Player {
             self.playing = None;
             return;
         }
-        let n = len.min(clip.len.saturating_sub(pos));
+        let pos = pos.min(clip.len);
+        let n = len.min(clip.len - pos);
         let part = &clip.samples[pos..pos + n];
         for channel in outputs.iter_mut() {
             for (y, x) in channel.iter_mut().zip(part) {

@@ -98,11 +98,13 @@ fn work(mut w: Worker) {
                 c => changed |= w.command(c),
             }
         }
+        if changed {
+            // Before any feed: its interim patches index the memory as it is now.
+            w.publish(&mut last_match, true, true);
+            changed = false;
+        }
         let n = w.ring.slots().min(CHUNK);
         if n == 0 {
-            if changed {
-                w.publish(&mut last_match, true, true);
-            }
             // Woken early by an offline render that waits on it.
             std::thread::park_timeout(IDLE_SLEEP);
             continue;
@@ -292,5 +294,74 @@ impl Worker {
         s.steps = self.learner.steps();
         drop(s);
         self.publish_counters();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dar_ddsp_core::memory::art::{CODE_LEN, Prototype};
+    use dar_ddsp_core::plant::{P, default_theta};
+
+    #[test]
+    fn an_interim_patch_plays_at_once_where_the_table_and_the_store_hold_it() {
+        let proto = Prototype {
+            weights: [0.5; CODE_LEN],
+            theta: default_theta(),
+            name: "bass".into(),
+            uses: 1,
+            created: 0.0,
+            last_matched: 0.0,
+            locked: false,
+            loss: 1.0,
+            sources: Vec::new(),
+        };
+        let mut table = PatchTable::default();
+        table.fill(std::slice::from_ref(&proto), Some(0));
+        let (mut table_in, mut table_out) = triple_buffer::triple_buffer(&table);
+        let memory = RwLock::new(MemoryState::of(std::slice::from_ref(&proto), Some(0), "e"));
+        let patch = |cutoff: f32| {
+            let mut t = default_theta();
+            t[P::Cutoff as usize] = cutoff;
+            t
+        };
+        let stored_cutoff =
+            |m: &RwLock<MemoryState>, j: usize| m.read().prototypes[j].theta["cutoff"];
+
+        // An interim patch of the stored prototype: played and stored at once.
+        let e = LiveEvent::Refining {
+            index: 0,
+            theta: patch(900.0),
+        };
+        play_interim(&mut table, &mut table_in, &memory, &e);
+        assert_eq!(table_out.read().thetas[0], patch(900.0));
+        assert_eq!(stored_cutoff(&memory, 0), 900.0);
+
+        // A new prototype (made by this very note): its activation is mirrored, not played
+        // alone; its interim patch is, and the store (which does not hold it yet) is untouched.
+        play_interim(
+            &mut table,
+            &mut table_in,
+            &memory,
+            &LiveEvent::Active(Some(1)),
+        );
+        assert_eq!(table_out.read().active, Some(0));
+        let e = LiveEvent::Refining {
+            index: 1,
+            theta: patch(3_000.0),
+        };
+        play_interim(&mut table, &mut table_in, &memory, &e);
+        let played = table_out.read();
+        assert_eq!((played.len, played.active), (2, Some(1)));
+        assert_eq!(played.thetas[1], patch(3_000.0));
+        assert_eq!(memory.read().prototypes.len(), 1);
+
+        // An index past the end is nobody's: ignored.
+        let e = LiveEvent::Refining {
+            index: 5,
+            theta: patch(100.0),
+        };
+        play_interim(&mut table, &mut table_in, &memory, &e);
+        assert_eq!(table_out.read().len, 2);
     }
 }
