@@ -199,6 +199,24 @@ fn test(root: &Path) -> Result<()> {
         ])
         .env("DAR_DDSP_CLAP", debug_dir.join(format!("{BUNDLE}.clap"))))?;
 
+    // Learn from file through the real editor (the path typed into the panel, on an X
+    // server), on the debug bundle first: the audition and the interim patches it plays go
+    // through process() under `assert_process_allocs`.
+    let file_clap = |dir: &Path| {
+        run(Command::new("xvfb-run")
+            .args(["-a", "-s", "-screen 0 1280x800x24", "cargo", "test"])
+            .args([
+                "--workspace",
+                "--test",
+                "file_clap",
+                "--",
+                "--ignored",
+                "--nocapture",
+            ])
+            .env("DAR_DDSP_CLAP", dir.join(format!("{BUNDLE}.clap"))))
+    };
+    file_clap(&debug_dir)?;
+
     clap_validator(root, &debug_dir)?;
 
     // Then the release bundles a user installs.
@@ -220,18 +238,7 @@ fn test(root: &Path) -> Result<()> {
     live_clap(&["--", "--ignored", "--nocapture", "--skip", "in_real_time"])?;
     // Alone, so no other test's learner shares the cores with the one it times.
     live_clap(&["in_real_time", "--", "--ignored", "--nocapture"])?;
-    // Learn from file through the real editor: the path typed into the panel, on an X server.
-    run(Command::new("xvfb-run")
-        .args(["-a", "-s", "-screen 0 1280x800x24", "cargo", "test"])
-        .args([
-            "--workspace",
-            "--test",
-            "file_clap",
-            "--",
-            "--ignored",
-            "--nocapture",
-        ])
-        .env("DAR_DDSP_CLAP", release_dir.join(format!("{BUNDLE}.clap"))))?;
+    file_clap(&release_dir)?;
 
     // The host tests measure with the project's own yardstick through the command line.
     let cli = root.join("target/debug/dar-ddsp");
